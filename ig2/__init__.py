@@ -1,0 +1,6 @@
+"ig2: IG² (Integrated Gradients on an Iterative Gradient path) and the path-attribution family for Keras 3."
+__version__ = "0.1.0"
+
+from .core import ModelAdapter, Explainer
+from .paths import GradPath, auto_step_size
+from .methods import IG2, GradCFE, PathResult, OtherClassReferences, RelevantReferences
