@@ -4,4 +4,4 @@ __version__ = "0.1.0"
 from .core import ModelAdapter, Explainer
 from .paths import GradPath, auto_step_size
 from .methods import IG2, GradCFE, PathResult, OtherClassReferences, RelevantReferences
-from .pathmethods import IntegratedGradients, VanillaGradient, GradientInput
+from .pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient, GradientInput
