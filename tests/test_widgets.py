@@ -1,0 +1,160 @@
+"Headless tests of ig2.widgets.PathExplorer: the displayed state follows the controls, for images, signals and tabular inputs."
+import numpy as np
+import pytest
+import keras
+
+from ig2 import IG2, OtherClassReferences
+from ig2.data import load_digits, load_digits_cnn
+from ig2.widgets import PathExplorer, straight_line_curves, thin
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    (x_tr, y_tr), (x_te, y_te) = load_digits()
+    return x_tr, y_tr, x_te, load_digits_cnn()
+
+
+@pytest.fixture(scope="module")
+def digit_explorer(digits):
+    x_tr, y_tr, x_te, model = digits
+    explainer = IG2(model, clip=(0, 1), steps=60)
+    ex = PathExplorer.from_explainer(explainer, x_te[3], OtherClassReferences(x_tr, y_tr, n=4), points=21)
+    return ex, explainer
+
+
+def test_slider_and_selector_drive_every_panel(digit_explorer):
+    ex, _ = digit_explorer
+    res = ex.result
+    assert res.path.shape == (61, 4, 28, 28, 1) and len(ex.frames) == 61
+    assert (ex.play.max, ex.slider.max) == (60, 60)
+    seen = set()
+    for reference in ("mean", 2, 0):
+        ex.reference_selector.value = reference
+        pick = (lambda a: a.mean(0)) if reference == "mean" else (lambda a: a[reference])
+        for j in (0, 17, 60):
+            ex.slider.value = j
+            assert ex.step_label.value == f"step {j} / 60"
+            point = pick(res.path[j])[..., 0]
+            np.testing.assert_allclose(ex.panels["point"].data(), point, atol=1e-6)  # digits live in [0, 1]
+            np.testing.assert_allclose(ex.panels["displacement"].data(), res.explicand[..., 0] - point, atol=1e-6)
+            np.testing.assert_allclose(ex.panels["attribution"].data(), pick(res.cumulative[j])[..., 0], atol=1e-6)
+            scores = res.scores.mean(1) if reference == "mean" else res.scores[:, reference]
+            dists = res.rep_distance.mean(1) if reference == "mean" else res.rep_distance[:, reference]
+            np.testing.assert_allclose(ex.score_marker.get_data(), [[j], [scores[j]]], rtol=1e-6)
+            np.testing.assert_allclose(ex.distance_marker.get_data(), [[j], [dists[j]]], rtol=1e-6)
+            np.testing.assert_allclose(ex.cursor.get_xdata(), [j, j])
+            assert bytes(ex.image.value).startswith(PNG)
+            seen.add(bytes(ex.image.value))
+            assert f"step {j}:" in ex.info.value
+    assert len(seen) == 9  # every (reference, step) pair rendered a different picture
+
+
+def test_final_step_is_the_attribution_and_completeness_holds(digit_explorer):
+    ex, _ = digit_explorer
+    res = ex.result
+    ex.select(reference="mean", step=60)
+    np.testing.assert_allclose(ex.panels["attribution"].data(), res.attribution[..., 0], atol=1e-6)
+    now = ex.current()
+    assert now["step"] == 60
+    assert abs(now["cumulative"].sum() - now["score_drop"]) < 0.03 * abs(now["score_drop"])
+
+
+def test_straight_line_toggle_and_curves(digit_explorer, digits):
+    ex, explainer = digit_explorer
+    res = ex.result
+    scores, dists = ex.straight
+    assert scores.shape == dists.shape == (21, 4)
+    scale = abs(res.scores[0]).max()
+    np.testing.assert_allclose(scores[0], res.scores[0], atol=1e-3 * scale)    # starts at f_t(x)
+    np.testing.assert_allclose(scores[-1], res.scores[-1], atol=1e-3 * scale)  # ends at f_t(GradCF_r)
+    np.testing.assert_allclose(dists[-1], res.rep_distance[-1], rtol=1e-3, atol=1e-4)
+    # an independent evaluation of the middle of the line for reference 1
+    mid = res.explicand + 0.5 * (res.gradcf[1] - res.explicand)
+    s = explainer.adapter.scores(mid[None])[0, res.target]
+    np.testing.assert_allclose(scores[10, 1], s, rtol=1e-4, atol=1e-4)
+    ex.select(step=30)
+    before = bytes(ex.image.value)
+    score_axes = ex.figure.axes[3]
+    assert not any(l.get_linestyle() == "--" for l in score_axes.lines)
+    ex.straight_toggle.value = True
+    score_axes = ex.figure.axes[3]
+    dashed = [l for l in score_axes.lines if l.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(dashed[0].get_ydata(), scores.mean(1), rtol=1e-6)
+    assert bytes(ex.image.value) != before and ex.step == 30
+    ex.straight_toggle.value = False
+
+
+def test_straight_line_batching_does_not_matter(digit_explorer):
+    ex, explainer = digit_explorer
+    res = ex.result
+    _, ref_reps = explainer.adapter.scores_and_reps(res.references)
+    one = straight_line_curves(explainer.adapter, res.explicand, res.gradcf, res.target, ref_reps, points=7)
+    chunked = straight_line_curves(explainer.adapter, res.explicand, res.gradcf, res.target, ref_reps, points=7,
+                                   batch_size=5)  # chunks cut across references
+    np.testing.assert_allclose(one[0], chunked[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(one[1], chunked[1], rtol=1e-4, atol=1e-4)
+
+
+def test_kept_every_m_and_thinning(digits):
+    x_tr, y_tr, x_te, model = digits
+    refs = x_tr[y_tr != 0][:2]
+    res = IG2(model, clip=(0, 1), steps=50).explain_path(x_te[5], refs, keep_path=7)
+    ex = PathExplorer(res)
+    assert list(ex.steps) == [0, 7, 14, 21, 28, 35, 42, 49, 50]
+    ex.slider.value = 8
+    assert ex.step_label.value == "step 50 / 50"
+    np.testing.assert_allclose(ex.score_marker.get_data()[1], [res.scores[50].mean()], rtol=1e-6)
+    thinned = PathExplorer(res, max_frames=4)
+    assert thinned.steps[0] == 0 and thinned.steps[-1] == 50 and len(thinned.steps) == 4
+    assert list(thin(5, 10)) == [0, 1, 2, 3, 4]
+    assert list(thin(11, 3)) == [0, 5, 10]
+
+
+def test_signals_and_tabular_vectors():
+    keras.utils.set_random_seed(0)
+    conv = keras.Sequential([keras.Input((32, 1)), keras.layers.Conv1D(4, 5, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(8, activation="relu", name="features"),
+                             keras.layers.Dense(3, name="logits")])
+    rng = np.random.default_rng(0)
+    x, refs = rng.normal(size=(32, 1)).astype("float32"), rng.normal(size=(3, 32, 1)).astype("float32")
+    ex = PathExplorer.from_explainer(IG2(conv, steps=20), x, refs, points=5, reference=1)
+    assert ex.kind == "signal"
+    ex.slider.value = 12
+    np.testing.assert_allclose(ex.panels["point"].data(), ex.result.path[12, 1, :, 0], atol=1e-6)
+    np.testing.assert_allclose(ex.panels["attribution"].data(), ex.result.cumulative[12, 1, :, 0], atol=1e-6)
+
+    dense = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(2)])
+    xt, rt = rng.normal(size=6).astype("float32"), rng.normal(size=(2, 6)).astype("float32")
+    ex = PathExplorer(IG2(dense, steps=10).explain_path(xt, rt))
+    assert ex.kind == "tabular"
+    ex.select(reference=0, step=4)
+    np.testing.assert_allclose(ex.panels["point"].data(), ex.result.path[4, 0], atol=1e-6)
+    np.testing.assert_allclose(ex.panels["displacement"].data(), xt - ex.result.path[4, 0], atol=1e-6)
+    np.testing.assert_allclose(ex.panels["attribution"].data(), ex.result.cumulative[4, 0], atol=1e-6)
+    assert ex.step_label.value == "step 4 / 10"
+
+
+def test_bad_input(digits, digit_explorer):
+    x_tr, y_tr, x_te, model = digits
+    refs = x_tr[y_tr != 0][:2]
+    no_path = IG2(model, clip=(0, 1), steps=5).explain_path(x_te[5], refs, keep_path=False)
+    with pytest.raises(ValueError, match="result: it has no kept path"):
+        PathExplorer(no_path)
+    ex, explainer = digit_explorer
+    with pytest.raises(ValueError, match=r"reference: expected 'mean' or an index in \[0, 4\)"):
+        PathExplorer(ex.result, reference=4)
+    with pytest.raises(ValueError, match="reference"):
+        ex.select(reference=-1)
+    with pytest.raises(ValueError, match="step: expected one of the shown steps"):
+        ex.select(step=61)
+    with pytest.raises(ValueError, match="max_frames"):
+        PathExplorer(ex.result, max_frames=0)
+
+    class Refuses:  # the check must come before any model work
+        adapter, batch_size = explainer.adapter, None
+        def explain_path(self, *a, **k): raise AssertionError("explain_path must not run")
+    with pytest.raises(ValueError, match="keep_path"):
+        PathExplorer.from_explainer(Refuses(), x_te[0], refs, keep_path=False)
