@@ -1,0 +1,241 @@
+"Tests of ig2.text: embedding-space attribution of Keras text classifiers and the offline question set."
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+from ig2.text import (EmbeddingAdapter, TextExplainer, Vocabulary, load_questions, load_question_cnn, read_trec,
+                      other_class_sentences, deciding_hits, deciding_chance, generate_questions)
+from ig2.methods import IG2
+from ig2.pathmethods import IntegratedGradients
+
+
+@pytest.fixture(scope="module")
+def q(): return load_questions()
+
+
+@pytest.fixture(scope="module")
+def cnn(): return load_question_cnn()
+
+
+@pytest.fixture(scope="module")
+def adapter(cnn): return EmbeddingAdapter(cnn)
+
+
+def constant_baseline(value):
+    "An IG baseline callable: `value` (T, E) for every explicand."
+    return lambda x: np.broadcast_to(value, np.shape(x)).astype(np.float32)
+
+
+def tiny_bag_of_words(vocab_size=30, length=7, seed=0):
+    "An untrained Sequential classifier with a user-named embedding layer (no Conv1D)."
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((length,), dtype="int32"), keras.layers.Embedding(vocab_size, 5, name="words"),
+                             keras.layers.Flatten(), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3)])
+
+
+def test_adapter_scores_equal_the_model_on_ids(q, cnn, adapter):
+    ids = q.x_test[:32]
+    np.testing.assert_allclose(adapter.scores(adapter.embed(ids)), cnn.predict(ids, verbose=0), atol=1e-5)
+    bow = tiny_bag_of_words()
+    a = EmbeddingAdapter(bow, embedding_layer="words")
+    ids = np.random.default_rng(0).integers(0, 30, (5, 7))
+    assert a.input_shape == (7, 5) and a.n_classes == 3
+    np.testing.assert_allclose(a.scores(a.embed(ids)), bow.predict(ids, verbose=0), atol=1e-5)
+
+
+def test_the_question_cnn_is_accurate(q, cnn):
+    assert (cnn.predict(q.x_test, verbose=0).argmax(1) == q.y_test).mean() >= 0.95
+
+
+def test_completeness_in_embedding_space(q, adapter):
+    x = adapter.embed(q.x_test[:3])
+    ig2 = IG2(adapter, steps=201, clip=adapter.embedding_range())
+    for i in range(3):
+        refs = other_class_sentences(q.x_train, q.y_train, n=4)(q.x_test[i], int(q.y_test[i]))
+        res = ig2.explain_path(x[i], adapter.embed(refs), target=int(q.y_test[i]), keep_path=False)
+        change = res.scores[0] - res.scores[-1]
+        assert np.all(change > 1)  # the paths really lower the target logit
+        assert np.abs(res.completeness_gap / change).max() < 0.05
+    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=64,
+                             rule="gausslegendre")
+    attr, gap = ig.explain_with_delta(x, q.y_test[:3])
+    fx = adapter.scores(x)[np.arange(3), q.y_test[:3]]
+    f0 = adapter.scores(np.zeros((1, *adapter.input_shape), np.float32))[0, q.y_test[:3]]
+    assert np.abs(gap / (fx - f0)).max() < 0.01
+
+
+def test_token_scores_sum_dimensions_and_keep_the_total(q, adapter):
+    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=16)
+    text = TextExplainer(ig)
+    res = text.explain(q.x_test[:5], q.y_test[:5])
+    raw = ig.explain(adapter.embed(q.x_test[:5]), q.y_test[:5])
+    np.testing.assert_allclose(res.token_scores, res.attribution.sum(-1), rtol=1e-6)
+    np.testing.assert_allclose(res.token_scores.sum(1) + res.padding_share, raw.sum((1, 2)), rtol=1e-4, atol=1e-4)
+    real = q.x_test[:5] != 0
+    np.testing.assert_array_equal(res.attribution[real], raw[real])
+
+
+def test_padding_gets_exactly_zero(q, adapter):
+    ids = q.x_test[:6]
+    pad = ids == 0
+    assert pad.any()
+    lo_hi = adapter.embedding_range()
+    explainers = {
+        "ig2": (IG2(adapter, steps=31, clip=lo_hi), dict(references=q.x_train[:4])),
+        "ig zero": (IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=16), {}),
+    }
+    for name, (explainer, kw) in explainers.items():
+        res = TextExplainer(explainer).explain(ids, **kw)
+        assert np.all(res.attribution[pad] == 0) and np.all(res.token_scores[pad] == 0), name
+        unmasked = TextExplainer(explainer, pad_id=None).explain(ids, **kw)
+        assert np.abs(unmasked.attribution[pad]).max() > 0, name  # the mask, not the method, made them 0
+        assert np.all(unmasked.padding_share == 0)
+    # IG from the padding embedding leaves padding where it is: its share is 0 even before masking
+    text = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(TextExplainer(
+        explainers["ig2"][0]).padding_baseline()), steps=16))
+    np.testing.assert_array_equal(text.explain(ids).padding_share, np.zeros(len(ids)))
+
+
+def eager_ig2(cnn, x, refs, target, steps, eta, lo, hi):
+    "IG² per reference with a Python loop of tf.GradientTape on the model after its embedding layer."
+    tail = keras.Model(cnn.get_layer("embedding").output, [cnn.get_layer("features").output, cnn.output])
+    out = []
+    for ref in refs:
+        ref_rep = tail(ref[None])[0]
+        g, attr = tf.constant(x[None]), tf.zeros((1, *x.shape))
+        for _ in range(steps):
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch(g)
+                feats, logits = tail(g)
+                s = logits[:, target]
+                d2 = tf.reduce_sum(tf.square(feats - ref_rep), axis=1)
+            gs, gd = tape.gradient(s, g), tape.gradient(d2, g)
+            g_next = tf.clip_by_value(g - eta * gd / tf.maximum(tf.norm(gd), 1e-12), lo, hi)
+            attr += (g - g_next) * gs
+            g = g_next
+        out.append(attr[0].numpy())
+    return np.stack(out)
+
+
+def eager_ig(cnn, x, baseline, target, steps):
+    "IG, left Riemann sum, a Python loop over steps with tf.GradientTape on the model after its embedding."
+    tail = keras.Model(cnn.get_layer("embedding").output, cnn.output)
+    total = np.zeros_like(x)
+    for k in range(1, steps + 1):
+        p = tf.constant((baseline + k / steps * (x - baseline))[None])
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            s = tail(p)[:, target]
+        total += tape.gradient(s, p)[0].numpy() / steps
+    return (x - baseline) * total
+
+
+def test_agrees_with_an_eager_reference(q, cnn, adapter):
+    lo, hi = adapter.embedding_range()
+    ig2 = IG2(adapter, steps=25, step_size=0.05, clip=(lo, hi), batch_size=1)  # batch 1: the eager float order
+    for i in (0, 7):
+        x, t = adapter.embed(q.x_test[i:i + 1])[0], int(q.y_test[i])
+        refs = adapter.embed(other_class_sentences(q.x_train, q.y_train, n=1 + (i == 0))(q.x_test[i], t))
+        ours = ig2.explain_path(x, refs, target=t, keep_path=False).per_reference
+        ref = eager_ig2(cnn, x, refs, t, 25, 0.05, lo, hi)
+        print('IG2 vs eager, max |diff| / max |attr|:', np.abs(ours - ref).max() / np.abs(ref).max())
+        np.testing.assert_allclose(ours, ref, atol=1e-5 * np.abs(ref).max())
+    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=20, rule="left")
+    x, t = adapter.embed(q.x_test[3:4]), int(q.y_test[3])
+    ref = eager_ig(cnn, x[0], np.zeros_like(x[0]), t, 20)
+    ours = ig.explain(x, [t])[0]
+    print('IG vs eager, max |diff| / max |attr|:', np.abs(ours - ref).max() / np.abs(ref).max())
+    np.testing.assert_allclose(ours, ref, atol=1e-5 * np.abs(ref).max())
+
+
+def test_deciding_word_ranks_first_far_above_chance(q, adapter):
+    ids, deciding = q.x_test[:120], q.deciding_test[:120]
+    chance = deciding_chance(ids, deciding)
+    ig2 = TextExplainer(IG2(adapter, steps=101, clip=adapter.embedding_range()))
+    ig = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)),
+                                           steps=32, rule="gausslegendre"))
+    hits_ig2 = deciding_hits(ig2.explain(ids, references=other_class_sentences(q.x_train, q.y_train, n=4)), deciding).mean()
+    hits_ig = deciding_hits(ig.explain(ids), deciding).mean()
+    print(f"deciding word first: IG2 {hits_ig2:.3f}, IG {hits_ig:.3f}, chance {chance:.3f}")
+    assert 0.1 < chance < 0.3
+    assert hits_ig2 > 3 * chance and hits_ig > 3 * chance
+
+
+def test_bad_input_raises_value_error(q, cnn, adapter):
+    text = TextExplainer(IG2(adapter, steps=5, clip=adapter.embedding_range()))
+    ok = q.x_test[:2]
+    with pytest.raises(ValueError, match="vocabulary"): text.explain(ok + 1000, references=q.x_train[:2])
+    with pytest.raises(ValueError, match="vocabulary"): text.explain(ok - 1, references=q.x_train[:2])
+    with pytest.raises(ValueError, match="integer"): text.explain(ok.astype("float32"), references=q.x_train[:2])
+    with pytest.raises(ValueError, match="references"): text.explain(ok, references=q.x_train[:2, :9])
+    with pytest.raises(ValueError, match="references"):
+        text.explain(ok, references=lambda row, t: q.x_train[:2, :9])
+    with pytest.raises(ValueError, match="references"): text.explain(ok, references=q.x_train[:2] + 1000)
+    with pytest.raises(ValueError, match="ids"): text.explain(q.x_test[:2, :5], references=q.x_train[:2])
+    no_embedding = keras.Sequential([keras.Input((12,)), keras.layers.Dense(4), keras.layers.Dense(6)])
+    with pytest.raises(ValueError, match="Embedding"): EmbeddingAdapter(no_embedding)
+    with pytest.raises(ValueError, match="no layer named"): EmbeddingAdapter(cnn, embedding_layer="conv9")
+    with pytest.raises(ValueError, match="EmbeddingAdapter"): TextExplainer(IG2(cnn))
+    with pytest.raises(ValueError, match="pad_id"): TextExplainer(IG2(adapter), pad_id=-1)
+    masked = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(40, 4, mask_zero=True),
+                               keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match="mask_zero"): EmbeddingAdapter(masked)
+    res = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)),
+                                            steps=2)).explain(ok)
+    with pytest.raises(ValueError, match="deciding"): deciding_hits(res, q.deciding_test[:3])
+    with pytest.raises(ValueError, match="pool_labels"): other_class_sentences(q.x_train, q.y_train[:5])
+    with pytest.raises(ValueError, match="test_size"): load_questions(test_size=1.5)
+
+
+def test_other_class_sentences_pick_other_classes(q):
+    pick = other_class_sentences(q.x_train, q.y_train, n=8, seed=3)
+    lookup = {row.tobytes(): y for row, y in zip(q.x_train, q.y_train)}
+    for i in range(5):
+        refs = pick(q.x_test[i], int(q.y_test[i]))
+        assert refs.shape == (8, 12)
+        assert all(lookup[r.tobytes()] != q.y_test[i] for r in refs)
+        np.testing.assert_array_equal(refs, pick(q.x_test[i], int(q.y_test[i])))  # seeded
+
+
+def test_question_set_is_seeded_and_marks_one_deciding_word():
+    a, b, c = load_questions(seed=0), load_questions(seed=0), load_questions(seed=1)
+    np.testing.assert_array_equal(a.x_test, b.x_test)
+    assert not np.array_equal(a.x_train, c.x_train)
+    np.testing.assert_array_equal(a.deciding_test.sum(1), 1)
+    words = a.vocab.decode(a.x_test)
+    for row, mask in zip(words[:50], a.deciding_test[:50]):
+        assert row[int(mask.argmax())] in {"stand", "abbreviation", "short", "acronym", "why", "definition", "mean",
+                                           "meaning", "explain", "describe", "color", "kind", "instrument", "language",
+                                           "food", "sport", "who", "scientist", "inventor", "where", "city", "country",
+                                           "continent", "many", "much", "when", "year", "old", "far", "population"}
+
+
+def test_read_trec(tmp_path):
+    train = tmp_path / "train.label"
+    train.write_text("NUM:date When did Hawaii become a state ?\nHUM:ind Who wrote Hamlet ?\n\n"
+                     "LOC:city What city is the Eiffel tower in ?\n", encoding="latin-1")
+    ids, y, fine, vocab = read_trec(train)
+    assert ids.shape == (3, 8) and list(y) == [5, 3, 4] and fine == ["date", "ind", "city"]
+    assert vocab.decode(ids)[2] == ["what", "city", "is", "the", "eiffel", "tower", "in", "?"]
+    test = tmp_path / "test.label"
+    test.write_text("ENTY:animal What animal wrote caf\xe9 music ?\n", encoding="latin-1")
+    ids_te, y_te, _, _ = read_trec(test, vocab=vocab, length=8)
+    assert ids_te.shape == (1, 8) and y_te[0] == 2
+    assert (ids_te[0, :6] == Vocabulary.unk_id).sum() == 3  # animal, café, music: unknown to the training vocabulary
+    test.write_text("num:date when ?\n")
+    with pytest.raises(ValueError, match="line 1"): read_trec(test)
+    test.write_text("\n\n")
+    with pytest.raises(ValueError, match="no questions"): read_trec(test)
+
+
+def test_generate_questions_only_deciding_words_tell_the_class():
+    sentences, labels, flags = generate_questions(600, seed=5)
+    by_word = {}
+    for s, c, f in zip(sentences, labels, flags):
+        for w, d in zip(s, f):
+            if not d: by_word.setdefault(w, set()).add(int(c))
+    # every non-deciding word that occurs often is seen in more than one class
+    counts = {w: sum(w in s for s in sentences) for w in by_word}
+    assert [w for w, cs in by_word.items() if len(cs) == 1 and counts[w] >= 20] == []
