@@ -5,3 +5,4 @@ from .core import ModelAdapter, Explainer
 from .paths import GradPath, auto_step_size
 from .methods import IG2, GradCFE, PathResult, OtherClassReferences, RelevantReferences
 from .pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient, GradientInput
+from .text import EmbeddingAdapter, TextExplainer, TextAttribution, load_questions, load_question_cnn
