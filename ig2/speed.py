@@ -63,7 +63,7 @@ def bench_speed(steps: int = 201, repeats: int = 5, memory_steps=(51, 201, 801),
     from ig2.pathmethods import IntegratedGradients
     (x_tr, y_tr), (x_te, y_te) = load_digits()
     model = load_digits_cnn()
-    features = keras.Model(model.inputs, model.get_layer("features").output)
+    features = keras.Model(model.inputs[0], model.get_layer("features").output)
     x, target = x_te[:1], int(y_te[0])
     refs = x_tr[y_tr != target][:8]
     eta = auto_step_size(x[0], refs, steps)

@@ -81,7 +81,7 @@ def test_reference_equal_to_explicand_gives_no_nan(digits):
 
 def eager_ig2(model, x, refs, target, steps, eta, lo, hi):
     "Straightforward reference: one reference at a time, a Python loop over steps, then the mean."
-    features = keras.Model(model.inputs, model.get_layer("features").output)
+    features = keras.Model(model.inputs[0], model.get_layer("features").output)
     out = []
     for r in refs:
         rep_r, g, attr = features(r[None]), tf.constant(x[None]), np.zeros_like(x[None])
