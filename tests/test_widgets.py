@@ -77,14 +77,16 @@ def test_straight_line_toggle_and_curves(digit_explorer, digits):
     ex.select(step=30)
     before = bytes(ex.image.value)
     score_axes = ex.figure.axes[3]
-    assert not any(l.get_linestyle() == "--" for l in score_axes.lines)
+    assert not any(l.get_linestyle() == "--" and l.get_visible() for l in score_axes.lines)
     ex.straight_toggle.value = True
-    score_axes = ex.figure.axes[3]
-    dashed = [l for l in score_axes.lines if l.get_linestyle() == "--"]
+    dashed = [l for l in score_axes.lines if l.get_linestyle() == "--" and l.get_visible()]
     assert len(dashed) == 1
     np.testing.assert_allclose(dashed[0].get_ydata(), scores.mean(1), rtol=1e-6)
     assert bytes(ex.image.value) != before and ex.step == 30
+    ex.reference_selector.value = 3  # the dashed curve follows the reference
+    np.testing.assert_allclose(dashed[0].get_ydata(), scores[:, 3], rtol=1e-6)
     ex.straight_toggle.value = False
+    ex.reference_selector.value = "mean"
 
 
 def test_straight_line_batching_does_not_matter(digit_explorer):
