@@ -248,6 +248,10 @@ class EmbeddingAdapter(ModelAdapter):
         w = np.asarray(w)
         return float(w.min()), float(w.max())
 
+    def padding_embedding(self, pad_id: int = 0) -> np.ndarray:
+        "Every position holding the embedding of `pad_id` `(T, E)`: a baseline for IG."
+        return self.embed(np.full((1, self.length), pad_id))[0]
+
     def forward(self, e):
         "Target scores `(N, C)` and representation `(N, D)` of embeddings `e` `(N, T, E)` (traceable)."
         ids = tf.zeros(tf.stack([tf.shape(e)[0], self.length]), self.ids_dtype)  # never looked up
@@ -263,11 +267,11 @@ class TextAttribution:
     token_scores: np.ndarray   # (N, T): sum over embedding dimensions
     attribution: np.ndarray    # (N, T, E)
     padding_share: np.ndarray  # (N,): total the padding positions received before they were set to 0
+    padding: np.ndarray        # (N, T): True at padding positions
 
     def top_tokens(self, k: int = 1) -> np.ndarray:
-        "Positions `(N, k)` of the k highest-scoring non-padding tokens (padding ranks last)."
-        real = self.attribution.any(-1) | (self.token_scores != 0)
-        return np.argsort(-np.where(real, self.token_scores, -np.inf), axis=1, kind="stable")[:, :k]
+        "Positions `(N, k)` of the k highest-scoring tokens, padding ranked last."
+        return np.argsort(-np.where(self.padding, -np.inf, self.token_scores), axis=1, kind="stable")[:, :k]
 
 
 class TextExplainer:
@@ -279,14 +283,6 @@ class TextExplainer:
                              f"IG2(EmbeddingAdapter(model), ...); its adapter is a {type(adapter).__name__}")
         self.explainer, self.adapter, self.pad_id = explainer, adapter, pad_id
         if pad_id is not None: adapter.check_ids(np.full((1, adapter.length), pad_id), "pad_id")
-
-    def zero_baseline(self) -> np.ndarray:
-        "The zero embedding `(T, E)`."
-        return np.zeros(self.adapter.input_shape, np.float32)
-
-    def padding_baseline(self) -> np.ndarray:
-        "Every position holding the padding token's embedding `(T, E)`."
-        return self.adapter.embed(np.full((1, self.adapter.length), self.pad_id or 0))[0]
 
     def _references(self, ids, targets, references):
         "References in embedding space: an array `(R, T, E)` or a callable on embedded explicands."
@@ -308,7 +304,7 @@ class TextExplainer:
         pad = ids == self.pad_id if self.pad_id is not None else np.zeros(ids.shape, bool)
         share = np.where(pad[..., None], attr, 0).reshape(len(attr), -1).sum(1)
         attr[pad] = 0.0
-        return TextAttribution(ids, t, attr.sum(-1), attr, share)
+        return TextAttribution(ids, t, attr.sum(-1), attr, share, pad)
 
 # %% ../nbs/12_text.ipynb #a484e15c
 def other_class_sentences(pool_ids, pool_labels, n: int = 8, seed: int = 0):

@@ -23,11 +23,6 @@ def cnn(): return load_question_cnn()
 def adapter(cnn): return EmbeddingAdapter(cnn)
 
 
-def constant_baseline(value):
-    "An IG baseline callable: `value` (T, E) for every explicand."
-    return lambda x: np.broadcast_to(value, np.shape(x)).astype(np.float32)
-
-
 def tiny_bag_of_words(vocab_size=30, length=7, seed=0):
     "An untrained Sequential classifier with a user-named embedding layer (no Conv1D)."
     keras.utils.set_random_seed(seed)
@@ -45,6 +40,35 @@ def test_adapter_scores_equal_the_model_on_ids(q, cnn, adapter):
     np.testing.assert_allclose(a.scores(a.embed(ids)), bow.predict(ids, verbose=0), atol=1e-5)
 
 
+class BagOfWords(keras.Model):
+    "A subclassed model: no `model.inputs`, so the adapter needs `length`."
+    def __init__(self):
+        super().__init__()
+        self.emb, self.flat, self.head = keras.layers.Embedding(20, 4), keras.layers.Flatten(), keras.layers.Dense(3)
+    def call(self, ids): return self.head(self.flat(self.emb(ids)))
+
+
+def test_subclassed_model_with_length():
+    model = BagOfWords()
+    model(np.zeros((1, 6), "int32"))
+    with pytest.raises(ValueError, match="length"): EmbeddingAdapter(model)
+    a = EmbeddingAdapter(model, length=6)
+    ids = np.random.default_rng(1).integers(0, 20, (4, 6))
+    np.testing.assert_allclose(a.scores(a.embed(ids)), model(ids).numpy(), atol=1e-6)
+    # a linear model: IG from the zero embedding is exact, token score = logit contribution of the token
+    res = TextExplainer(IntegratedGradients(a, baseline=np.zeros((6, 4), np.float32), steps=3), pad_id=None).explain(ids, [0] * 4)
+    w = model.head.kernel.numpy()[:, 0].reshape(6, 4)
+    np.testing.assert_allclose(res.token_scores, (a.embed(ids) * w).sum(-1), rtol=1e-4, atol=1e-6)
+
+
+def test_top_tokens_rank_padding_last():
+    from ig2.text import TextAttribution
+    scores = np.array([[-1.0, -2.0, 0.0, 0.0]])
+    res = TextAttribution(ids=np.array([[5, 6, 0, 0]]), targets=np.array([0]), token_scores=scores,
+                          attribution=scores[..., None], padding_share=np.zeros(1), padding=np.array([[0, 0, 1, 1]], bool))
+    np.testing.assert_array_equal(res.top_tokens(2), [[0, 1]])
+
+
 def test_the_question_cnn_is_accurate(q, cnn):
     assert (cnn.predict(q.x_test, verbose=0).argmax(1) == q.y_test).mean() >= 0.95
 
@@ -58,7 +82,7 @@ def test_completeness_in_embedding_space(q, adapter):
         change = res.scores[0] - res.scores[-1]
         assert np.all(change > 1)  # the paths really lower the target logit
         assert np.abs(res.completeness_gap / change).max() < 0.05
-    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=64,
+    ig = IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32), steps=64,
                              rule="gausslegendre")
     attr, gap = ig.explain_with_delta(x, q.y_test[:3])
     fx = adapter.scores(x)[np.arange(3), q.y_test[:3]]
@@ -67,7 +91,7 @@ def test_completeness_in_embedding_space(q, adapter):
 
 
 def test_token_scores_sum_dimensions_and_keep_the_total(q, adapter):
-    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=16)
+    ig = IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32), steps=16)
     text = TextExplainer(ig)
     res = text.explain(q.x_test[:5], q.y_test[:5])
     raw = ig.explain(adapter.embed(q.x_test[:5]), q.y_test[:5])
@@ -84,7 +108,7 @@ def test_padding_gets_exactly_zero(q, adapter):
     lo_hi = adapter.embedding_range()
     explainers = {
         "ig2": (IG2(adapter, steps=31, clip=lo_hi), dict(references=q.x_train[:4])),
-        "ig zero": (IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=16), {}),
+        "ig zero": (IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32), steps=16), {}),
     }
     for name, (explainer, kw) in explainers.items():
         res = TextExplainer(explainer).explain(ids, **kw)
@@ -93,8 +117,7 @@ def test_padding_gets_exactly_zero(q, adapter):
         assert np.abs(unmasked.attribution[pad]).max() > 0, name  # the mask, not the method, made them 0
         assert np.all(unmasked.padding_share == 0)
     # IG from the padding embedding leaves padding where it is: its share is 0 even before masking
-    text = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(TextExplainer(
-        explainers["ig2"][0]).padding_baseline()), steps=16))
+    text = TextExplainer(IntegratedGradients(adapter, baseline=adapter.padding_embedding(), steps=16))
     np.testing.assert_array_equal(text.explain(ids).padding_share, np.zeros(len(ids)))
 
 
@@ -142,7 +165,7 @@ def test_agrees_with_an_eager_reference(q, cnn, adapter):
         ref = eager_ig2(cnn, x, refs, t, 25, 0.05, lo, hi)
         print('IG2 vs eager, max |diff| / max |attr|:', np.abs(ours - ref).max() / np.abs(ref).max())
         np.testing.assert_allclose(ours, ref, atol=1e-5 * np.abs(ref).max())
-    ig = IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)), steps=20, rule="left")
+    ig = IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32), steps=20, rule="left")
     x, t = adapter.embed(q.x_test[3:4]), int(q.y_test[3])
     ref = eager_ig(cnn, x[0], np.zeros_like(x[0]), t, 20)
     ours = ig.explain(x, [t])[0]
@@ -154,7 +177,7 @@ def test_deciding_word_ranks_first_far_above_chance(q, adapter):
     ids, deciding = q.x_test[:120], q.deciding_test[:120]
     chance = deciding_chance(ids, deciding)
     ig2 = TextExplainer(IG2(adapter, steps=101, clip=adapter.embedding_range()))
-    ig = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)),
+    ig = TextExplainer(IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32),
                                            steps=32, rule="gausslegendre"))
     hits_ig2 = deciding_hits(ig2.explain(ids, references=other_class_sentences(q.x_train, q.y_train, n=4)), deciding).mean()
     hits_ig = deciding_hits(ig.explain(ids), deciding).mean()
@@ -182,7 +205,7 @@ def test_bad_input_raises_value_error(q, cnn, adapter):
     masked = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(40, 4, mask_zero=True),
                                keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)])
     with pytest.raises(ValueError, match="mask_zero"): EmbeddingAdapter(masked)
-    res = TextExplainer(IntegratedGradients(adapter, baseline=constant_baseline(np.zeros(adapter.input_shape)),
+    res = TextExplainer(IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32),
                                             steps=2)).explain(ok)
     with pytest.raises(ValueError, match="deciding"): deciding_hits(res, q.deciding_test[:3])
     with pytest.raises(ValueError, match="pool_labels"): other_class_sentences(q.x_train, q.y_train[:5])
