@@ -288,10 +288,11 @@ class TextExplainer:
         "References in embedding space: an array `(R, T, E)` or a callable on embedded explicands."
         if references is None: return None
         if not callable(references): return self.adapter.embed(self.adapter.check_ids(references, "references"))
-        per_input = {}  # keyed by the embedded explicand, which is what the wrapped explainer passes back
-        for row, e_row, t in zip(ids, self.adapter.embed(ids), targets):
-            per_input[e_row.tobytes()] = self.adapter.embed(self.adapter.check_ids(references(row, int(t)), "references"))
-        return lambda x, target: per_input[np.asarray(x, np.float32).tobytes()]
+        picked = [self.adapter.check_ids(references(row, int(t)), "references") for row, t in zip(ids, targets)]
+        embedded = np.split(self.adapter.embed(np.concatenate(picked)), np.cumsum([len(p) for p in picked])[:-1])
+        # keyed by what the wrapped explainer passes back: the embedded explicand and its target
+        per_input = {(e_row.tobytes(), int(t)): r for e_row, t, r in zip(self.adapter.embed(ids), targets, embedded)}
+        return lambda x, target: per_input[(np.asarray(x, np.float32).tobytes(), int(target))]
 
     def explain(self, ids, targets=None, **kw) -> TextAttribution:
         "Attributions of token ids `(N, T)` for `targets` (None: the predicted classes)."

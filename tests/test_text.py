@@ -212,6 +212,22 @@ def test_bad_input_raises_value_error(q, cnn, adapter):
     with pytest.raises(ValueError, match="test_size"): load_questions(test_size=1.5)
 
 
+def test_callable_references_follow_each_input_and_target(q, adapter):
+    "The same sentence explained for two classes gets the references picked for each class."
+    seen = []
+    def refs(row, target):
+        seen.append(target)
+        return q.x_train[q.y_train != target][:2]
+    ig2 = IG2(adapter, steps=11, clip=adapter.embedding_range())
+    ids, targets = np.repeat(q.x_test[:1], 2, axis=0), np.array([0, 5])
+    res = TextExplainer(ig2).explain(ids, targets, references=refs)
+    assert sorted(seen) == [0, 5]
+    for i, t in enumerate(targets):
+        alone = TextExplainer(ig2).explain(ids[:1], [t], references=q.x_train[q.y_train != t][:2])
+        np.testing.assert_allclose(res.attribution[i], alone.attribution[0], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(res.token_scores[0], res.token_scores[1])
+
+
 def test_other_class_sentences_pick_other_classes(q):
     pick = other_class_sentences(q.x_train, q.y_train, n=8, seed=3)
     lookup = {row.tobytes(): y for row, y in zip(q.x_train, q.y_train)}
