@@ -123,6 +123,7 @@ def test_explorer_in_jupyterlab(tmp_path):
                 page = browser.new_page(viewport={"width": 1280, "height": 760})
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/explorer.ipynb?reset", timeout=120_000)
                 wait_idle(page, 180_000)  # the kernel has started: running earlier can be lost
+                page.keyboard.press("Control+b")  # fold the file browser away: room for the explorer
                 page.locator(".jp-Cell .cm-content").first.click()
                 page.keyboard.press("Shift+Enter")
                 handle = page.locator(".jp-OutputArea-output .noUi-handle").first
