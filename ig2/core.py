@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #ae8b9cf4
 from __future__ import annotations
 import contextlib
+import threading
 import numpy as np
 import tensorflow as tf
 import keras
@@ -20,23 +21,28 @@ def model_layers(model: keras.Model) -> list:
             if not isinstance(l, keras.layers.InputLayer)]
 
 
+_CAPTURE_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def capture(*layers):
     "Record the input and output of each of `layers` while the model runs inside the `with` block."
     seen = {id(l): {} for l in layers}
     patched = []
-    for layer in layers:
-        if id(layer) in {id(p) for p in patched}: continue
-        orig, box = layer.call, seen[id(layer)]
-        def call(*args, _orig=orig, _box=box, **kwargs):
-            _box["input"] = args[0] if args else next(iter(kwargs.values()))
-            _box["output"] = _orig(*args, **kwargs)
-            return _box["output"]
-        layer.call = call  # instance attribute shadows the class method for this call only
-        patched.append(layer)
-    try: yield lambda layer, what: seen[id(layer)][what]
-    finally:
-        for layer in patched: del layer.call
+    with _CAPTURE_LOCK:  # replica threads (tf.distribute) may trace at once: one patcher at a time
+        try:
+            for layer in layers:
+                if id(layer) in {id(p) for p in patched}: continue
+                orig, box = layer.call, seen[id(layer)]
+                def call(*args, _orig=orig, _box=box, **kwargs):
+                    _box["input"] = args[0] if args else next(iter(kwargs.values()))
+                    _box["output"] = _orig(*args, **kwargs)
+                    return _box["output"]
+                layer.call = call  # instance attribute shadows the class method for this call only
+                patched.append(layer)
+            yield lambda layer, what: seen[id(layer)][what]
+        finally:
+            for layer in patched: del layer.call
 
 # %% ../nbs/00_core.ipynb #a458cf3c
 def _is_softmax(activation) -> bool:
@@ -55,23 +61,34 @@ class ModelAdapter:
         self.model, self.output, self.preprocess, self.rep_layer = model, output, preprocess, rep_layer
         layers = model_layers(model)
         dense = [l for l in layers if isinstance(l, keras.layers.Dense)]
-        self.head = dense[-1] if dense else None
+        # no Dense: the classifier is the last 1x1 convolution (MobileNet v1/v3 heads)
+        conv = [l for l in layers if isinstance(l, keras.layers.Conv2D) and tuple(l.kernel_size) == (1, 1)]
+        self.head = dense[-1] if dense else conv[-1] if conv else None
         last = layers[-1] if layers else None
         # the layer whose input is the logit vector, when the model ends in a softmax
         self.softmax_layer = None
         if isinstance(last, keras.layers.Softmax) or (
                 isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)):
             self.softmax_layer = last
-        self.softmax_head = last is self.head and self.head is not None and _is_softmax(self.head.activation)
+        self.softmax_head = (last is self.head and isinstance(self.head, keras.layers.Dense)
+                             and _is_softmax(self.head.activation))
         self._rep_from = self._resolve_rep_layer(rep_layer, layers)
         self.input_shape = self._known_input_shape(model)
+        if preprocess is not None: self._check_preprocess()
         self.n_classes = self._known_n_classes(model)
+
+    def _check_preprocess(self):
+        "A preprocess must map a batch to a batch of the same size (checked on two zero inputs)."
+        if self.input_shape is None: return
+        n = tf.shape(self.preprocess(tf.zeros((2, *self.input_shape))))[0]
+        if int(n) != 2:
+            raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
 
     def _resolve_rep_layer(self, rep_layer, layers):
         if rep_layer is None:
             if self.head is None:
-                raise ValueError("rep_layer=None uses the input of the last Dense layer, but the model has no "
-                                 "Dense layer: pass rep_layer='<layer name>' or a callable")
+                raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
+                                 "the model has none: pass rep_layer='<layer name>' or a callable")
             return ("input", self.head)
         if callable(rep_layer) and not isinstance(rep_layer, str):
             return ("callable", rep_layer)
@@ -126,7 +143,7 @@ class ModelAdapter:
         outs = [self._scores_rep(tf.constant(x[i:i + size])) for i in range(0, len(x), max(size, 1))]
         return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
 
-# %% ../nbs/00_core.ipynb #295ffa05
+# %% ../nbs/00_core.ipynb #5de58528
 def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
     "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
     arr = np.asarray(x)
@@ -172,7 +189,7 @@ def check_batch_size(batch_size):
     "None (everything in one pass) or an integer >= 1."
     return None if batch_size is None else check_positive_int(batch_size, "batch_size")
 
-# %% ../nbs/00_core.ipynb #7d7431fa
+# %% ../nbs/00_core.ipynb #c1f539f0
 class Explainer:
     "Base class: checks inputs and targets, then calls `_explain` of the subclass."
     def __init__(self, model, rep_layer=None, output: str = "logit", batch_size=None, preprocess=None):
