@@ -6,3 +6,4 @@ from .paths import GradPath, auto_step_size
 from .methods import IG2, GradCFE, PathResult, OtherClassReferences, RelevantReferences
 from .pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient, GradientInput
 from .text import EmbeddingAdapter, TextExplainer, TextAttribution, load_questions, load_question_cnn
+from .widgets import PathExplorer  # also makes ig2.viz available
