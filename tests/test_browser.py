@@ -154,6 +154,12 @@ def test_explorer_in_jupyterlab(tmp_path):
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT))
                 assert SCREENSHOT.stat().st_size > 10_000
+
+                # Play (linked to the slider in the browser) moves the step on its own
+                page.locator(".jp-OutputArea-output .widget-play button").first.click()
+                page.wait_for_function(
+                    "[...document.querySelectorAll('.widget-label')].some(e => /^step (6[5-9]|[7-9]\\d|1\\d\\d|20[01]) \\/ 201$/.test(e.innerText.trim()))",
+                    timeout=60_000)
             finally:
                 browser.close()
     finally:
