@@ -248,6 +248,14 @@ class EmbeddingAdapter(ModelAdapter):
         w = np.asarray(w)
         return float(w.min()), float(w.max())
 
+    def nearest_ids(self, e) -> np.ndarray:
+        "Ids `(N, T)` of the vocabulary words whose embeddings lie nearest (L2) to each position of `e` `(N, T, E)`."
+        w = getattr(self.embedding, "embeddings", None)
+        if w is None: raise ValueError(f"embedding_layer: {self.embedding.name!r} has no `embeddings` matrix to search")
+        w, e = np.asarray(w, np.float64), np.asarray(e, np.float64)
+        d2 = (e ** 2).sum(-1, keepdims=True) - 2 * e @ w.T + (w ** 2).sum(-1)  # (N, T, V) without an (N, T, V, E) array
+        return d2.argmin(-1).astype(np.int32)
+
     def padding_embedding(self, pad_id: int = 0) -> np.ndarray:
         "Every position holding the embedding of `pad_id` `(T, E)`: a baseline for IG."
         return self.embed(np.full((1, self.length), pad_id))[0]
@@ -294,6 +302,17 @@ class TextExplainer:
         per_input = {(e_row.tobytes(), int(t)): r for e_row, t, r in zip(self.adapter.embed(ids), targets, embedded)}
         return lambda x, target: per_input[(np.asarray(x, np.float32).tobytes(), int(target))]
 
+    def explain_path(self, ids, references, target=None, keep_path=False):
+        "IG²'s `PathResult` (in embedding space) for one sentence `ids` `(T,)` and reference sentences `(R, T)`."
+        if not hasattr(self.explainer, "explain_path"):
+            raise ValueError(f"explainer: {type(self.explainer).__name__} has no explain_path (IG2 and GradCFE have)")
+        row = self.adapter.check_ids(np.asarray(ids)[None], "ids")
+        t = None if target is None else int(check_targets([target], 1, self.adapter.n_classes)[0])
+        if t is None: t = int(self.adapter.scores(self.adapter.embed(row)).argmax(1)[0])
+        refs = self._references(row, [t], references)
+        refs = refs(self.adapter.embed(row)[0], t) if callable(refs) else refs
+        return self.explainer.explain_path(self.adapter.embed(row)[0], refs, target=t, keep_path=keep_path)
+
     def explain(self, ids, targets=None, **kw) -> TextAttribution:
         "Attributions of token ids `(N, T)` for `targets` (None: the predicted classes)."
         ids = self.adapter.check_ids(ids)
@@ -307,7 +326,7 @@ class TextExplainer:
         attr[pad] = 0.0
         return TextAttribution(ids, t, attr.sum(-1), attr, share, pad)
 
-# %% ../nbs/12_text.ipynb #a484e15c
+# %% ../nbs/12_text.ipynb #65017827
 def other_class_sentences(pool_ids, pool_labels, n: int = 8, seed: int = 0):
     "Callable `(ids_row, target) -> (n, T)`: random pool sentences whose label is not `target`."
     pool_ids, pool_labels = np.asarray(pool_ids), np.asarray(pool_labels)
@@ -320,7 +339,7 @@ def other_class_sentences(pool_ids, pool_labels, n: int = 8, seed: int = 0):
         return pool_ids[rng.choice(idx, size=min(n, len(idx)), replace=False)]
     return pick
 
-# %% ../nbs/12_text.ipynb #f4b71c39
+# %% ../nbs/12_text.ipynb #4d1aea2c
 def deciding_hits(result: TextAttribution, deciding) -> np.ndarray:
     "Per question: True when its top-scoring non-padding token is a deciding word."
     deciding = np.asarray(deciding, bool)

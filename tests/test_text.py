@@ -228,6 +228,19 @@ def test_callable_references_follow_each_input_and_target(q, adapter):
     assert not np.allclose(res.token_scores[0], res.token_scores[1])
 
 
+def test_explain_path_and_nearest_words(q, adapter):
+    text = TextExplainer(IG2(adapter, steps=41, clip=adapter.embedding_range()))
+    refs = q.x_train[q.y_train != q.y_test[2]][:3]
+    path = text.explain_path(q.x_test[2], refs, target=int(q.y_test[2]), keep_path=4)
+    assert path.path.shape[1:] == (3, 12, 32) and path.target == q.y_test[2]
+    res = text.explain(q.x_test[2:3], q.y_test[2:3], references=refs)
+    real = q.x_test[2] != 0
+    np.testing.assert_allclose(res.attribution[0][real], path.attribution[real], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(adapter.nearest_ids(adapter.embed(q.x_test[:20])), q.x_test[:20])
+    with pytest.raises(ValueError, match="explain_path"):
+        TextExplainer(IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32))).explain_path(q.x_test[0], refs)
+
+
 def test_other_class_sentences_pick_other_classes(q):
     pick = other_class_sentences(q.x_train, q.y_train, n=8, seed=3)
     lookup = {row.tobytes(): y for row, y in zip(q.x_train, q.y_train)}
