@@ -333,10 +333,11 @@ class SubmodularRegions(Explainer):
         p = tf.nn.softmax(logits)[:, target]
         return p[:n], p[n:], tf.cast(self.confidence(kept, logits[:n]), tf.float32)
 
-    def _probabilities(self, images) -> np.ndarray:
+    def probabilities(self, images) -> np.ndarray:
+        "Softmax of the model's logits for a batch of images, as numpy."
         return tf.nn.softmax(self.adapter.scores(images, self.batch_size)).numpy()
 
-    def _baseline_for(self, x) -> np.ndarray:
+    def baseline_for(self, x) -> np.ndarray:
         "What removed pixels of `x` become: the number, the image, or the callable's image."
         base = self.baseline(x) if callable(self.baseline) else self.baseline
         base = np.asarray(base, np.float32)
@@ -369,13 +370,13 @@ class SubmodularRegions(Explainer):
         x = check_inputs(np.asarray(image)[None], "image", self.adapter.input_shape)[0]
         if x.ndim != 3: raise ValueError(f"image: expected one image (H, W, C), got shape {x.shape}")
         if masks is None: check_division(division)
-        base = self._baseline_for(x)
+        base = self.baseline_for(x)
         t = int(self.predicted(x[None])[0]) if target is None else int(self.check(x[None], [target])[1][0])
         m = self._masks_for(x, t, masks, division, saliency, references, ig2_steps, clip, division_kw)
         k = len(m) if k is None else check_positive_int(k, "k")
         if k > len(m): raise ValueError(f"k: at most the number of regions ({len(m)}), got {k}")
         mf = m.astype(np.float32)
-        probs_ends = self._probabilities(np.stack([x, base]))[:, t]
+        probs_ends = self.probabilities(np.stack([x, base]))[:, t]
         _, reps = self.adapter.scores_and_reps(mf[..., None] * x + (1 - mf[..., None]) * base, self.batch_size)
         dist = _angular_distances(reps)
         greedy = greedy_maximize(self._scorer(x, base, mf, t, dist), len(m), k)
@@ -436,10 +437,10 @@ def order_curves(explainer: SubmodularRegions, image, masks, order, target=None)
     if order.ndim != 1 or len(set(order.tolist())) != len(order) or (order < 0).any() or (order >= len(m)).any():
         raise ValueError(f"order: expected distinct region indices in [0, {len(m)}), got {order}")
     t = int(explainer.predicted(x[None])[0]) if target is None else int(target)
-    base = explainer._baseline_for(x)
+    base = explainer.baseline_for(x)
     keep = np.concatenate([np.zeros((1, *m.shape[1:])), np.cumsum(m[order], 0)]).astype(np.float32)[..., None]
     images = np.concatenate([x * keep + base * (1 - keep), x * (1 - keep) + base * keep])
-    p = explainer._probabilities(images)[:, t]
+    p = explainer.probabilities(images)[:, t]
     fractions = keep.mean((1, 2, 3))
     ins, dele = p[:len(keep)], p[len(keep):]
     return {"fractions": fractions, "insertion": ins, "deletion": dele, "highest_score": float(ins.max()),
