@@ -7,3 +7,4 @@ from .methods import IG2, GradCFE, PathResult, OtherClassReferences, RelevantRef
 from .pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient, GradientInput
 from .text import EmbeddingAdapter, TextExplainer, TextAttribution, load_questions, load_question_cnn
 from .widgets import PathExplorer  # also makes ig2.viz available
+from .regions import SubmodularRegions, RegionResult, divide, partition_from_masks, greedy_maximize, blurred
