@@ -17,8 +17,11 @@ __all__ = ['model_layers', 'capture', 'ModelAdapter', 'check_inputs', 'check_tar
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def model_layers(model: keras.Model) -> list:
     "Every layer of `model`, nested sub-models flattened in call order, input layers left out."
-    return [l for l in model._flatten_layers(include_self=False, recursive=True)
-            if not isinstance(l, keras.layers.InputLayer)]
+    out = []  # Keras's recursive flattening lists a nested model's layers in reverse: recurse by hand
+    for layer in model._flatten_layers(include_self=False, recursive=False):
+        if isinstance(layer, keras.layers.InputLayer): continue
+        out += [layer] + model_layers(layer)
+    return out
 
 
 _CAPTURE_LOCK = threading.RLock()
@@ -143,7 +146,7 @@ class ModelAdapter:
         outs = [self._scores_rep(tf.constant(x[i:i + size])) for i in range(0, len(x), max(size, 1))]
         return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
 
-# %% ../nbs/00_core.ipynb #5de58528
+# %% ../nbs/00_core.ipynb #3981d44c
 def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
     "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
     arr = np.asarray(x)
@@ -189,7 +192,7 @@ def check_batch_size(batch_size):
     "None (everything in one pass) or an integer >= 1."
     return None if batch_size is None else check_positive_int(batch_size, "batch_size")
 
-# %% ../nbs/00_core.ipynb #c1f539f0
+# %% ../nbs/00_core.ipynb #8372e4f1
 class Explainer:
     "Base class: checks inputs and targets, then calls `_explain` of the subclass."
     def __init__(self, model, rep_layer=None, output: str = "logit", batch_size=None, preprocess=None):
