@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import keras
-from .core import ModelAdapter, model_layers, check_targets
+from .core import ModelAdapter, model_layers, check_targets, check_positive_int
 from .data import cached_model
 
 # %% auto #0
@@ -32,11 +32,12 @@ FILLERS = {
 }
 DISTRACTORS = "exactly actually really famous ancient modern today first big small".split()
 TEMPLATES = {
-    "ABBR": ["what does ACRONYM *stand for", "what is the *abbreviation of THING", "what is ACRONYM *short for",
+    "ABBR": ["what does ACRONYM *stand *for", "what is the *abbreviation of THING", "what is ACRONYM *short *for",
              "what is the *acronym for CONCEPT", "ACRONYM is the *abbreviation of what"],
     "DESC": ["*why do ANIMAL live in PLACE", "*why was PERSON born in PLACE", "what is the *definition of CONCEPT",
              "what does CONCEPT *mean", "*why was the THING invented", "what is the *meaning of ACRONYM",
-             "*explain how the THING was invented", "*describe the THING"],
+             "*explain how the THING was invented", "*describe the THING",
+             "*explain how CONCEPT was discovered"],
     "ENTY": ["what *color is the THING", "what *kind of ANIMAL live in PLACE", "which *instrument was invented in PLACE",
              "which *language is popular in PLACE", "what *food do ANIMAL eat", "name the *color of the THING",
              "what *sport is popular in PLACE"],
@@ -171,7 +172,7 @@ def train_question_cnn(epochs: int = 6, seed: int = 0) -> keras.Model:
 
 def load_question_cnn(retrain: bool = False) -> keras.Model:
     "The trained question CNN from the cache (trained on first use)."
-    return cached_model("question_cnn_v1", train_question_cnn, retrain=retrain)
+    return cached_model("question_cnn_v2", train_question_cnn, retrain=retrain)
 
 # %% ../nbs/12_text.ipynb #657e0a91
 @contextlib.contextmanager
@@ -340,12 +341,14 @@ def other_class_sentences(pool_ids, pool_labels, n: int = 8, seed: int = 0):
     return pick
 
 # %% ../nbs/12_text.ipynb #4d1aea2c
-def deciding_hits(result: TextAttribution, deciding) -> np.ndarray:
-    "Per question: True when its top-scoring non-padding token is a deciding word."
+def deciding_hits(result: TextAttribution, deciding, k: int = 1) -> np.ndarray:
+    "Per question: True when a deciding word is among its `k` top-scoring non-padding tokens."
     deciding = np.asarray(deciding, bool)
     if deciding.shape != result.ids.shape:
         raise ValueError(f"deciding: expected a mask shaped like the ids {result.ids.shape}, got {deciding.shape}")
-    return deciding[np.arange(len(deciding)), result.top_tokens(1)[:, 0]]
+    k = check_positive_int(k, "k")
+    top = result.top_tokens(k)
+    return (deciding[np.arange(len(deciding))[:, None], top] & ~result.padding[np.arange(len(deciding))[:, None], top]).any(1)
 
 
 def deciding_chance(ids, deciding, pad_id: int = 0) -> float:

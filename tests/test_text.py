@@ -218,13 +218,14 @@ def test_callable_references_follow_each_input_and_target(q, adapter):
     def refs(row, target):
         seen.append(target)
         return q.x_train[q.y_train != target][:2]
-    ig2 = IG2(adapter, steps=11, clip=adapter.embedding_range())
+    # batch_size=1: each (sentence, reference) row alone, so the rows' float order matches the runs below
+    ig2 = IG2(adapter, steps=11, clip=adapter.embedding_range(), batch_size=1)
     ids, targets = np.repeat(q.x_test[:1], 2, axis=0), np.array([0, 5])
     res = TextExplainer(ig2).explain(ids, targets, references=refs)
     assert sorted(seen) == [0, 5]
     for i, t in enumerate(targets):
         alone = TextExplainer(ig2).explain(ids[:1], [t], references=q.x_train[q.y_train != t][:2])
-        np.testing.assert_allclose(res.attribution[i], alone.attribution[0], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(res.attribution[i], alone.attribution[0], rtol=1e-5, atol=1e-6)
     assert not np.allclose(res.token_scores[0], res.token_scores[1])
 
 
@@ -251,14 +252,16 @@ def test_other_class_sentences_pick_other_classes(q):
         np.testing.assert_array_equal(refs, pick(q.x_test[i], int(q.y_test[i])))  # seeded
 
 
-def test_question_set_is_seeded_and_marks_one_deciding_word():
+def test_question_set_is_seeded_and_marks_the_deciding_words():
     a, b, c = load_questions(seed=0), load_questions(seed=0), load_questions(seed=1)
     np.testing.assert_array_equal(a.x_test, b.x_test)
     assert not np.array_equal(a.x_train, c.x_train)
-    np.testing.assert_array_equal(a.deciding_test.sum(1), 1)
+    assert set(a.deciding_test.sum(1)) == {1, 2}  # a word, or the phrases "stand for" / "short for"
     words = a.vocab.decode(a.x_test)
-    for row, mask in zip(words[:50], a.deciding_test[:50]):
-        assert row[int(mask.argmax())] in {"stand", "abbreviation", "short", "acronym", "why", "definition", "mean",
+    for row, mask in zip(words[:80], a.deciding_test[:80]):
+        marked = [w for w, m in zip(row, mask) if m]
+        if len(marked) == 2: assert marked in (["stand", "for"], ["short", "for"])
+        assert marked[0] in {"stand", "abbreviation", "short", "acronym", "why", "definition", "mean",
                                            "meaning", "explain", "describe", "color", "kind", "instrument", "language",
                                            "food", "sport", "who", "scientist", "inventor", "where", "city", "country",
                                            "continent", "many", "much", "when", "year", "old", "far", "population"}
