@@ -36,12 +36,20 @@ def _chunks(n_rows: int, size, overlap: int = 0):
     return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows - overlap, step)]
 
 
+def _cached(adapter, key, build):
+    "A compiled kernel kept on the model adapter, so that explainers of one model share their traces."
+    cache = adapter.__dict__.setdefault("_pathmethods_kernels", {})
+    if key not in cache: cache[key] = build()
+    return cache[key]
+
+
 class _GradientExplainer(Explainer):
-    "An explainer that needs target gradients; compiles `_grad` once."
+    "An explainer that needs target gradients; `_grad` is compiled once per model adapter."
     def __init__(self, model, output="logit", batch_size=None, preprocess=None):
         super().__init__(model, output=output, batch_size=batch_size, preprocess=preprocess)
         forward = self.adapter.forward
-        self._grad = tf.function(lambda x, t: _score_grad(forward, x, t), reduce_retracing=True)
+        self._grad = _cached(self.adapter, "grad",
+                             lambda: tf.function(lambda x, t: _score_grad(forward, x, t), reduce_retracing=True))
 
     def gradients(self, x, targets) -> np.ndarray:
         "Input gradients of the target scores, in chunks of `batch_size` rows."
@@ -165,8 +173,9 @@ class IntegratedGradients(_PathExplainer):
         self.steps = check_positive_int(steps, "steps")
         self.rule = check_ig_rule(rule)
         self.baseline = self._resolve(baseline, baseline_kw)
-        self._quad = _quadrature_kernel(self.adapter.forward)
-        self._seg = None if rule in QUADRATURES else _segment_kernel(self.adapter.forward, RULES[rule], self._line)
+        self._quad = _cached(self.adapter, "quadrature", lambda: _quadrature_kernel(self.adapter.forward))
+        self._seg = None if rule in QUADRATURES else _cached(
+            self.adapter, ("line", rule), lambda: _segment_kernel(self.adapter.forward, RULES[rule], self._line))
 
     @staticmethod
     def _line(x, aux, owner, param):
@@ -216,7 +225,7 @@ class ExpectedGradients(_PathExplainer):
         self.samples = check_positive_int(samples, "samples")
         self.references = check_inputs(references, "references", self.adapter.input_shape)
         self.seed = seed
-        self._quad = _quadrature_kernel(self.adapter.forward)
+        self._quad = _cached(self.adapter, "quadrature", lambda: _quadrature_kernel(self.adapter.forward))
 
     def _check_kwargs(self, x, **kw):
         if tuple(x.shape[1:]) != self.references.shape[1:]:
@@ -309,7 +318,9 @@ class GuidedIG(_PathExplainer):
         if rule not in RULES: raise ValueError(f"rule: expected one of {list(RULES)}, got {rule!r}")
         self.rule = rule
         self.baseline = self._resolve(baseline, baseline_kw)
-        self._walk = _guided_kernel(self.adapter.forward, RULES[rule], self.steps, self.fraction, self.max_dist)
+        self._walk = _cached(self.adapter, ("guided", rule, self.steps, self.fraction, self.max_dist),
+                             lambda: _guided_kernel(self.adapter.forward, RULES[rule], self.steps, self.fraction,
+                                                    self.max_dist))
 
     def _attribute(self, x, targets, baseline=None):
         bases = self.baselines(x, targets, baseline)
@@ -333,7 +344,8 @@ class BlurIG(_PathExplainer):
         self.sqrt = bool(sqrt)
         if rule not in RULES: raise ValueError(f"rule: expected one of {list(RULES)}, got {rule!r}")
         self.rule = rule
-        self._seg = _segment_kernel(self.adapter.forward, RULES[rule], self._blur_points)
+        self._seg = _cached(self.adapter, ("blur", rule, self.grad_step),
+                            lambda: _segment_kernel(self.adapter.forward, RULES[rule], _blur_points(self.grad_step)))
         self._aux = {}
 
     def sigmas(self) -> np.ndarray:
@@ -354,16 +366,6 @@ class BlurIG(_PathExplainer):
             self._aux[key] = (at, ahead, gaps)
         return self._aux[key]
 
-    def _blur_points(self, x, aux, owner, level):
-        at, ahead, gaps = aux
-        xr = tf.gather(x, owner)
-        axes = B.spatial_axes(x.shape.rank)
-        blur = lambda mats: _blur_rows(xr, axes, [tf.gather(m, level) for m in mats])
-        pts = blur(at)
-        if not ahead: return pts, None
-        tangent = (blur(ahead) - pts) / self.grad_step
-        return pts, -_per_row(tf.gather(gaps, level), x.shape.rank) * tangent
-
     def _attribute(self, x, targets):
         k = self.steps + 1
         n = len(x)
@@ -374,6 +376,20 @@ class BlurIG(_PathExplainer):
         attr = _run_segments(self._seg, x, aux, targets, owner, param, np.ones(len(owner), np.float32), link,
                              self.batch_size)
         return attr, B.blur(x, self.max_sigma)[:, None]
+
+
+def _blur_points(grad_step):
+    "Points of Blur IG rows (explicand `owner`, blur `level`) and, with `grad_step`, saliency's displacements."
+    def points(x, aux, owner, level):
+        at, ahead, gaps = aux
+        xr = tf.gather(x, owner)
+        axes = B.spatial_axes(x.shape.rank)
+        blur = lambda mats: _blur_rows(xr, axes, [tf.gather(m, level) for m in mats])
+        pts = blur(at)
+        if not grad_step: return pts, None
+        tangent = (blur(ahead) - pts) / grad_step
+        return pts, -_per_row(tf.gather(gaps, level), x.shape.rank) * tangent
+    return points
 
 
 def _blur_rows(x, axes, mats):
