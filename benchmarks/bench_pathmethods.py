@@ -1,6 +1,6 @@
 """Time per explanation: ig2's path methods vs PAIR saliency 0.2.1 on the digits CNN, side by side.
 
-    python benchmarks/bench_pathmethods.py [--n 16] [--repeats 3] [--batch-size 128]
+    python benchmarks/bench_pathmethods.py [--n 16] [--repeats 5] [--batch-size 128]
 
 Both sides explain the same 16 test digits for their predicted classes with the same parameters
 (IG: 300 steps, black baseline; Guided IG: 200 steps, fraction 0.25, max_dist 0.02; Blur IG: max_sigma
@@ -8,7 +8,8 @@ Both sides explain the same 16 test digits for their predicted classes with the 
 explicand at a time, as its API does; it is timed at its default `batch_size=1` and, for IG and Blur
 IG, also with all steps of one explicand in one call (its fastest setting). ig2 explains the whole
 batch in compiled calls of `--batch-size` rows. Each figure is the median of `--repeats` timed runs
-after one warm-up run (tracing excluded on both sides). The relative L2 difference between the two
+after one warm-up run (tracing excluded on both sides); the runs of ig2 and saliency alternate so
+that both see the same load. The relative L2 difference between the two
 results is printed too (Guided IG: ig2 batched and with batch_size=1; see tests/test_pathmethods.py).
 """
 import argparse, os, time
@@ -46,13 +47,15 @@ def saliency_callback(model):
     return call
 
 
-def timed(fn, repeats):
-    "Result of a warm-up run and the median wall time of `repeats` further runs."
-    out = fn()
-    times = []
+def timed_together(fns, repeats):
+    """Results of a warm-up run of each function, and the median wall time of `repeats` further runs;
+    the runs alternate between the functions, so that all of them see the same load on a shared machine."""
+    outs = [fn() for fn in fns]
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
-    return out, float(np.median(times))
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    return outs, [float(np.median(ts)) for ts in times]
 
 
 def rel_l2(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
@@ -61,7 +64,7 @@ def rel_l2(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=16)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     args = p.parse_args(argv)
     _sal_gig.np = _NumpyShim()
@@ -88,14 +91,14 @@ def main(argv=None):
           f"(= batch time / {args.n})")
     print(f"{'method':24s} {'saliency setting':16s} {'saliency s':>11s} {'ig2 s':>9s} {'speed-up':>9s} {'rel L2':>8s}")
     for name, explainer, method, settings in cases:
-        ours, t_ours = timed(lambda: explainer.explain(x, t), args.repeats)
-        for label, kw in settings:
-            theirs, t_theirs = timed(run_saliency(method, **kw), args.repeats)
-            print(f"{name:24s} {label:16s} {t_theirs / args.n:11.4f} {t_ours / args.n:9.4f} "
-                  f"{t_theirs / t_ours:8.1f}x {rel_l2(ours, theirs):8.4f}", flush=True)
+        fns = [lambda: explainer.explain(x, t)] + [run_saliency(method, **kw) for _, kw in settings]
+        (ours, *theirs), (t_ours, *t_theirs) = timed_together(fns, args.repeats)
+        for (label, _), out, t_sal in zip(settings, theirs, t_theirs):
+            print(f"{name:24s} {label:16s} {t_sal / args.n:11.4f} {t_ours / args.n:9.4f} "
+                  f"{t_sal / t_ours:8.1f}x {rel_l2(ours, out):8.4f}", flush=True)
         if isinstance(explainer, GuidedIG):
             one = GuidedIG(model, steps=200, batch_size=1).explain(x, t)
-            print(f"{'':24s} {'(ig2 batch 1)':16s} {'':11s} {'':9s} {'':9s} {rel_l2(one, theirs):8.4f}")
+            print(f"{'':24s} {'(ig2 batch 1)':16s} {'':11s} {'':9s} {'':9s} {rel_l2(one, theirs[0]):8.4f}")
 
 
 if __name__ == "__main__":
