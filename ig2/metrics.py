@@ -182,6 +182,16 @@ class PicResult(NamedTuple):
     valid: np.ndarray
 
 
+def _one_blas_thread():
+    "Limit BLAS to one thread: the triangulation's many tiny LAPACK calls stall for seconds on busy-waiting BLAS threads."
+    try:
+        from threadpoolctl import threadpool_limits
+        return threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+
+
 def interpolated_image(img, keep) -> np.ndarray:
     "`img` (uint8, H x W x C) re-filled by linear interpolation from the pixels where `keep` is True."
     from scipy.spatial import Delaunay
@@ -255,11 +265,12 @@ def pic(model, inputs, targets, attributions, kind: str = "sic", thresholds=PIC_
     if keep_masks.shape != (n, h, w): raise ValueError(f"keep_masks: expected shape {(n, h, w)}, got {keep_masks.shape}")
     imgs, saliency = _to_uint8(x), a.sum(-1)
     series, infos = [], []                         # per image: blurred, thresholds..., original
-    for img, sal, keep in zip(imgs, saliency, keep_masks):
-        seq = [interpolated_image(img, keep)]
-        seq += [interpolated_image(img, (sal >= np.quantile(sal, 1 - tau)) | keep) for tau in thr]
-        seq.append(img)
-        series.append(seq); infos.append([image_information(s) for s in seq])
+    with _one_blas_thread():
+        for img, sal, keep in zip(imgs, saliency, keep_masks):
+            seq = [interpolated_image(img, keep)]
+            seq += [interpolated_image(img, (sal >= np.quantile(sal, 1 - tau)) | keep) for tau in thr]
+            seq.append(img)
+            series.append(seq); infos.append([image_information(s) for s in seq])
     batch = np.stack([s for seq in series for s in seq]).astype(np.float32) / 255
     logits = scorer.logits(batch).reshape(n, len(thr) + 2, -1)
     rows = np.arange(n)[:, None]
