@@ -109,11 +109,11 @@ def _write_atomic(path: Path, **arrays):
 
 
 def _check_run(out_dir: Path, meta: dict):
-    "Record the run's settings; a resumed run must use the same ones (same shard boundaries)."
+    "Record the run's settings; a resumed run must use the same shard size and input shape (shard boundaries)."
     path = out_dir / "meta.json"
     if path.exists():
         old = json.loads(path.read_text())
-        if old != meta:
+        if any(old.get(k) != meta[k] for k in ("shard_size", "feature_shape")):
             raise ValueError(f"out_dir: {out_dir} holds shards of a run with {old}, not {meta}; "
                              "use another out_dir or delete it")
         return
