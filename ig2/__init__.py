@@ -8,3 +8,4 @@ from .pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurI
 from .text import EmbeddingAdapter, TextExplainer, TextAttribution, load_questions, load_question_cnn
 from .widgets import PathExplorer  # also makes ig2.viz available
 from .regions import SubmodularRegions, RegionResult, divide, partition_from_masks, greedy_maximize, blurred
+from .scale import explain_dataset, load_shards, sample_images, calibrate_batchnorm, IMAGENET_IG2
