@@ -9,3 +9,4 @@ from .text import EmbeddingAdapter, TextExplainer, TextAttribution, load_questio
 from .widgets import PathExplorer  # also makes ig2.viz available
 from .regions import SubmodularRegions, RegionResult, divide, partition_from_masks, greedy_maximize, blurred
 from .scale import explain_dataset, load_shards, sample_images, calibrate_batchnorm, IMAGENET_IG2
+from .metrics import insertion, deletion, pic, sic, aic, completeness_gap, mu_fidelity, infidelity, max_sensitivity, pointing_game, energy_in_mask, get_metric, METRICS
