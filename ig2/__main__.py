@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['demo_figure', 'demo', 'main']
+__all__ = ['COMMANDS', 'demo_figure', 'demo', 'main']
 
 # %% ../nbs/99_cli.ipynb #aaea2a93
 def demo_figure(x, gradcf, attributions, labels, path):
@@ -52,19 +52,28 @@ def demo(n: int = 4, steps: int = 201, out: str = "image/ig2_digits.png", seed: 
     return gaps
 
 # %% ../nbs/99_cli.ipynb #e383a5fe
+COMMANDS = {"demo": "explain a few test digits with IG², print completeness gaps, write image/ig2_digits.png",
+            "bench": "every explainer x every metric on the offline data sets: tables, CSV, figures",
+            "bench-speed": "time IG² against a naive loop and plain IG; peak memory against steps"}
+
+
 def main(argv=None):
-    "Entry point of `python -m ig2`."
+    "Entry point of `python -m ig2 COMMAND [options]`; `python -m ig2 COMMAND --help` lists a command's options."
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="python -m ig2", description="IG² and path attributions for Keras.")
-    parser.add_argument("command", choices=["demo", "bench", "bench-speed"])
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "demo":
-        p = argparse.ArgumentParser(prog="python -m ig2 demo")
-        p.add_argument("--n", type=int, default=4); p.add_argument("--steps", type=int, default=201)
-        p.add_argument("--out", default="image/ig2_digits.png"); p.add_argument("--seed", type=int, default=0)
+    if not argv or argv[0] not in COMMANDS:  # usage, top-level --help, or an unknown command (exit 2)
+        parser = argparse.ArgumentParser(prog="python -m ig2", description="IG² and path attributions for Keras.",
+                                         epilog="`python -m ig2 COMMAND --help` lists the options of COMMAND.")
+        parser.add_argument("command", choices=list(COMMANDS), help="; ".join(f"{k}: {v}" for k, v in COMMANDS.items()))
+        parser.parse_args(argv[:1])
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        p = argparse.ArgumentParser(prog="python -m ig2 demo", description=COMMANDS["demo"])
+        p.add_argument("--n", type=int, default=4, help="test digits to explain")
+        p.add_argument("--steps", type=int, default=201); p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--out", default="image/ig2_digits.png", help="the figure's path")
         a = p.parse_args(rest)
         return demo(a.n, a.steps, a.out, a.seed)
-    if args.command == "bench":
+    if command == "bench":
         from ig2.bench import main as bench_main
         return bench_main(rest)
     from ig2.speed import main as speed_main

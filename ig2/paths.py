@@ -10,11 +10,20 @@ from .core import ModelAdapter, check_positive_int, check_batch_size
 from .integrate import RULES, check_rule
 
 # %% auto #0
-__all__ = ['TINY', 'AUTO_STEP_FACTOR', 'auto_step_size', 'check_clip', 'check_step_size', 'kept_steps', 'GradPath']
+__all__ = ['AUTO_STEP_FACTOR', 'unit_direction', 'auto_step_size', 'check_clip', 'check_step_size', 'kept_steps', 'GradPath']
 
 # %% ../nbs/02_paths.ipynb #69f6a408
-TINY = 1e-12  # floor of the gradient norm: a zero distance gradient stops the path instead of giving NaN
 AUTO_STEP_FACTOR = 1.0
+
+
+def unit_direction(grad, axes):
+    """`grad / ||grad||_2` per row over `axes`; a zero gradient stays zero (the path stops, no NaN).
+    Rows are first divided by their largest |entry|, so gradients of 1e-30 or 1e30 (random or saturated
+    deep networks) neither underflow nor overflow in the squared norm: the step length is always `eta`."""
+    peak = tf.reduce_max(tf.abs(grad), axis=axes, keepdims=True)
+    scaled = grad / tf.where(peak > 0, peak, tf.ones_like(peak))
+    norm = tf.sqrt(tf.reduce_sum(tf.square(scaled), axis=axes, keepdims=True))
+    return scaled / tf.where(norm > 0, norm, tf.ones_like(norm))
 
 
 def auto_step_size(x, references, steps: int, factor: float = AUTO_STEP_FACTOR) -> float:
@@ -51,7 +60,7 @@ def check_step_size(step_size):
         raise ValueError(f"step_size: expected 'auto' or a positive number, got {step_size!r}")
     return float(step_size)
 
-# %% ../nbs/02_paths.ipynb #cc1ba5f9
+# %% ../nbs/02_paths.ipynb #8259ee47
 def kept_steps(steps: int, keep_every: int) -> np.ndarray:
     "Indices j of the path points kept with `keep_every=m`: every m-th, and the last."
     return np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps]) if keep_every else np.zeros(0, int)
@@ -97,8 +106,7 @@ class GradPath:
                 path, cumulative = path.write(0, x), cumulative.write(0, attr)
             m = 1
             for j in tf.range(steps):
-                norm = tf.sqrt(tf.reduce_sum(tf.square(gd), axis=axes, keepdims=True))
-                g_next = tf.clip_by_value(g - eta * gd / tf.maximum(norm, TINY), lo, hi)
+                g_next = tf.clip_by_value(g - eta * unit_direction(gd, axes), lo, hi)
                 s_next, gs_next, dist, gd = evaluate(g_next, ref_rep, targets)
                 attr += rule(g - g_next, gs, gs_next, tf.reshape(s, per_row), tf.reshape(s_next, per_row))
                 g, s, gs = g_next, s_next, gs_next

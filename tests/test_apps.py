@@ -3,7 +3,7 @@
 Random-weight application models as Keras builds them are smooth enough for completeness checks at few
 steps only on short paths: IG2 uses references 1% of the way towards other photos (ResNet50 at 16-32 steps
 with 10% blends: gaps 4-50%; with 1%: 0.4-2.6%), IG a 25% blend. MobileNetV2's signal shrinks to ~1e-12 by
-its last block (below the path's gradient-norm floor, so its IG2 path would not move): its last batch norm
+its last block (the path's step is scale-free, but scores of that size say nothing): its last batch norm
 is rescaled to give O(0.1) features; it is then too rough for IG2 completeness at test sizes."""
 import json, os, signal, subprocess, sys, textwrap, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

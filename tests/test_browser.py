@@ -13,6 +13,7 @@ import json, os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import pytest
+from ig2.data import load_digits_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("IG2_CHROMIUM", "/usr/bin/chromium")
@@ -111,6 +112,7 @@ def test_explorer_in_jupyterlab(tmp_path):
     try: import jupyterlab  # noqa: F401
     except ImportError: missing("jupyterlab is not installed")
 
+    load_digits_cnn()  # a cold cache is filled here, so the kernel only loads the model
     (tmp_path / "work").mkdir()
     write_notebook(tmp_path / "work" / "explorer.ipynb")
     port = free_port()
@@ -126,8 +128,14 @@ def test_explorer_in_jupyterlab(tmp_path):
                 page.keyboard.press("Control+b")  # fold the file browser away: room for the explorer
                 page.locator(".jp-Cell .cm-content").first.click()
                 page.keyboard.press("Shift+Enter")
+                # the explorer's slider, or a traceback (fail at once, with the kernel's words)
+                page.wait_for_function("document.querySelector('.jp-OutputArea-output .noUi-handle') !== null || "
+                                       "[...document.querySelectorAll('.jp-OutputArea-output')]"
+                                       ".some(e => e.innerText.includes('Traceback'))", timeout=300_000)
+                outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+                assert not any("Traceback" in t for t in outputs), "the notebook cell failed:\n" + "\n".join(outputs)[-3000:]
                 handle = page.locator(".jp-OutputArea-output .noUi-handle").first
-                handle.wait_for(state="visible", timeout=300_000)
+                handle.wait_for(state="visible", timeout=60_000)
                 wait_idle(page, 300_000)
                 image = page.locator(".jp-OutputArea-output img.widget-image").first
                 image.wait_for(state="visible", timeout=60_000)
