@@ -11,7 +11,8 @@ from .paths import GradPath, auto_step_size, check_step_size
 from .integrate import completeness_gap
 
 # %% auto #0
-__all__ = ['PathResult', 'IG2', 'GradCFE', 'OtherClassReferences', 'RelevantReferences']
+__all__ = ['PathResult', 'IG2', 'GradCFE', 'OtherClassReferences', 'RelevantReferences', 'VanillaGradient', 'GradientInput',
+           'IntegratedGradients', 'ExpectedGradients', 'GuidedIG', 'BlurIG', 'SmoothGrad']
 
 # %% ../nbs/04_methods.ipynb #a39350d2
 @dataclass
@@ -150,3 +151,9 @@ class RelevantReferences:
         pools = [rng.permutation(np.flatnonzero(self.y == c)) for c in classes]
         picks = [p[k] for k in range(self.n) for p in pools if k < len(p)][:self.n]  # round robin
         return self.x[np.array(picks)]
+
+# %% ../nbs/04_methods.ipynb #de24cf02
+from .pathmethods import (VanillaGradient, GradientInput, IntegratedGradients, ExpectedGradients, GuidedIG,
+                             BlurIG, SmoothGrad)
+_all_ = ["VanillaGradient", "GradientInput", "IntegratedGradients", "ExpectedGradients", "GuidedIG", "BlurIG",
+         "SmoothGrad"]
