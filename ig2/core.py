@@ -195,6 +195,8 @@ def check_batch_size(batch_size):
 # %% ../nbs/00_core.ipynb #8372e4f1
 class Explainer:
     "Base class: checks inputs and targets, then calls `_explain` of the subclass."
+    multiplies_inputs: bool = True  # attributions carry the input difference (IG-type); False for gradient-type maps
+
     def __init__(self, model, rep_layer=None, output: str = "logit", batch_size=None, preprocess=None):
         self.batch_size = check_batch_size(batch_size)
         self.adapter = (model if isinstance(model, ModelAdapter)

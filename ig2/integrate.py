@@ -16,8 +16,8 @@ def right_rule(delta, grad_a, grad_b, score_a, score_b): return delta * grad_b
 def trapezoid_rule(delta, grad_a, grad_b, score_a, score_b): return delta * (grad_a + grad_b) / 2
 
 def idgi_rule(delta, grad_a, grad_b, score_a, score_b):
-    "IDGI: the segment's score change split over features in proportion to `grad_a**2` (per row)."
-    g2 = tf.square(tf.convert_to_tensor(grad_a))
+    "IDGI: the segment's score change split over features in proportion to `grad_b**2` (baseline end, per row)."
+    g2 = tf.square(tf.convert_to_tensor(grad_b))  # the gradient at the baseline end, as in the authors' code
     total = tf.reduce_sum(g2, axis=tf.range(1, tf.rank(g2)), keepdims=True)
     share = tf.math.divide_no_nan(g2, total)  # a zero gradient row gets nothing instead of NaN
     return share * tf.cast(tf.convert_to_tensor(score_a) - score_b, share.dtype)

@@ -110,10 +110,12 @@ def _mean_by_owner(rows, owner, n):
 # %% ../nbs/04_methods.ipynb #116dadd3
 class GradCFE(IG2):
     "Mean displacement from the explicand to the GradCF end points, `mean_r (x - GradCF_r)`."
+    multiplies_inputs = False  # a difference map, not summing to a score change: gradient-type for the metrics
+
     def _reduce(self, x, out, owner):
         return _mean_by_owner(x[owner] - out["gradcf"], owner, len(x))
 
-# %% ../nbs/04_methods.ipynb #0dff3e09
+# %% ../nbs/04_methods.ipynb #16e39e4b
 def _check_pool(pool_x, pool_y):
     x = check_inputs(pool_x, "pool_x")
     y = np.asarray(pool_y)
@@ -152,7 +154,7 @@ class RelevantReferences:
         picks = [p[k] for k in range(self.n) for p in pools if k < len(p)][:self.n]  # round robin
         return self.x[np.array(picks)]
 
-# %% ../nbs/04_methods.ipynb #de24cf02
+# %% ../nbs/04_methods.ipynb #5142eb20
 from .pathmethods import (VanillaGradient, GradientInput, IntegratedGradients, ExpectedGradients, GuidedIG,
                              BlurIG, SmoothGrad)
 _all_ = ["VanillaGradient", "GradientInput", "IntegratedGradients", "ExpectedGradients", "GuidedIG", "BlurIG",

@@ -7,16 +7,18 @@ from __future__ import annotations
 from typing import NamedTuple
 import weakref
 import numpy as np
+from scipy.integrate import trapezoid
 import tensorflow as tf
 import keras
 from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size
 
 # %% auto #0
-__all__ = ['PIC_THRESHOLDS', 'METRICS', 'Scorer', 'prepare', 'feature_map', 'CurveResult', 'blurred', 'make_baseline',
-           'causal_curve', 'insertion', 'deletion', 'PicResult', 'interpolated_image', 'image_information',
-           'random_keep_masks', 'pic', 'sic', 'aic', 'completeness_gap', 'mu_fidelity', 'infidelity', 'max_sensitivity',
-           'pointing_game', 'energy_in_mask', 'conditional_fill', 'gt_faithfulness', 'gt_monotonicity', 'gt_infidelity',
-           'gt_error', 'gt_correlation', 'MetricSpec', 'get_metric']
+__all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'METRICS', 'Scorer', 'prepare', 'feature_map', 'blurred', 'check_baseline',
+           'make_baseline', 'removal_baselines', 'CurveResult', 'causal_curve', 'insertion', 'deletion', 'PicResult',
+           'interpolated_image', 'image_information', 'random_keep_masks', 'pic', 'sic', 'aic', 'completeness_gap',
+           'mu_fidelity', 'infidelity', 'max_sensitivity', 'pointing_game', 'energy_in_mask', 'conditional_fill',
+           'gt_faithfulness', 'gt_monotonicity', 'gt_infidelity', 'gt_error', 'gt_correlation', 'MetricSpec',
+           'get_metric']
 
 # %% ../nbs/07_metrics.ipynb #83717f31
 def _no_rep(z):
@@ -99,33 +101,63 @@ def _per_feature(x):
     return x.reshape(len(x), -1, 1) if x.ndim == 2 else x.reshape(len(x), -1, x.shape[-1])
 
 # %% ../nbs/07_metrics.ipynb #41a8d6c8
-class CurveResult(NamedTuple):
-    "Per-explicand area `auc (N,)`, the `curve (N, steps + 1)` it integrates and its x-axis `fractions`."
-    auc: np.ndarray
-    curve: np.ndarray
-    fractions: np.ndarray
-    counts: np.ndarray
+REMOVAL_TARGETS = ("zeros", "blur", "mean")
 
 
 def blurred(x, sigma: float = 5.0) -> np.ndarray:
     "A Gaussian blur of every input over its spatial axes (not the batch or channel axes)."
     from scipy.ndimage import gaussian_filter
     x = np.asarray(x, np.float32)
-    if x.ndim == 2: raise ValueError("baseline='blur' needs inputs with spatial axes (N, ..., C), got tabular inputs")
+    if x.ndim == 2: raise ValueError("baseline: 'blur' needs inputs with spatial axes (N, ..., C), got tabular inputs")
     return gaussian_filter(x, sigma=(0, *[sigma] * (x.ndim - 2), 0), mode="nearest").astype(np.float32)
 
 
-def make_baseline(x, baseline) -> np.ndarray:
-    "The baseline batch: 'zeros', 'blur', 'mean' (each input's mean per channel), a number or an array like `x`."
+def check_baseline(baseline, input_shape=None, name: str = "baseline"):
+    "A removal target: a name of `REMOVAL_TARGETS`, a finite number, or a finite array broadcastable to `input_shape`."
+    expected = f"one of {list(REMOVAL_TARGETS)}, a number or an array broadcastable to the inputs"
     if isinstance(baseline, str):
-        if baseline == "zeros": return np.zeros_like(x)
-        if baseline == "blur": return blurred(x)
-        if baseline == "mean": return np.broadcast_to(x.mean(axis=tuple(range(1, x.ndim - 1)) or (1,), keepdims=True), x.shape).copy()
-        raise ValueError(f"baseline: expected 'zeros', 'blur', 'mean', a number or an array, got {baseline!r}")
-    b = np.asarray(baseline, np.float32)
-    if b.ndim == 0: return np.full_like(x, b)
-    try: return np.broadcast_to(b, x.shape).astype(np.float32)
-    except ValueError: raise ValueError(f"baseline: shape {b.shape} does not broadcast to the inputs {x.shape}") from None
+        if baseline not in REMOVAL_TARGETS: raise ValueError(f"{name}: expected {expected}, got {baseline!r}")
+        if baseline == "blur" and input_shape is not None and len(input_shape) <= 2:
+            raise ValueError(f"{name}: 'blur' needs inputs with spatial axes (N, ..., C), got shape {tuple(input_shape)}")
+        return baseline
+    try: b = np.asarray(baseline, np.float32)
+    except (TypeError, ValueError): raise ValueError(f"{name}: expected {expected}, got {type(baseline).__name__}") from None
+    if isinstance(baseline, bool) or not np.all(np.isfinite(b)):
+        raise ValueError(f"{name}: expected {expected} with finite values, got {baseline!r}"[:300])
+    if input_shape is not None:
+        shape = tuple(input_shape)
+        try: ok = np.broadcast_shapes(b.shape, shape) == shape
+        except ValueError: ok = False
+        if not ok: raise ValueError(f"{name}: shape {b.shape} does not broadcast to the inputs {shape}")
+    return b
+
+
+def make_baseline(x, baseline, name: str = "baseline") -> np.ndarray:
+    "The removal-target batch for `x`: 'zeros', 'blur', 'mean' (each input's own mean), a number or an array."
+    b = check_baseline(baseline, x.shape, name)
+    if isinstance(b, str):
+        if b == "zeros": return np.zeros_like(x)
+        if b == "blur": return blurred(x)
+        axes = tuple(range(1, x.ndim - 1)) if x.ndim > 2 else (1,)   # per channel; a table's row over its columns
+        return np.broadcast_to(x.mean(axis=axes, keepdims=True), x.shape).astype(np.float32)
+    return np.broadcast_to(b, x.shape).astype(np.float32)
+
+
+def removal_baselines(inputs, train_mean=None) -> dict:
+    "Removal targets by name for inputs like `inputs`: 'zeros'; 'blur' and 'mean' with spatial axes; 'train_mean' if given."
+    shape = np.shape(inputs)
+    out = {"zeros": "zeros"}
+    if len(shape) > 2: out.update(blur="blur", mean="mean")
+    if train_mean is not None: out["train_mean"] = check_baseline(train_mean, shape, "train_mean")
+    return out
+
+# %% ../nbs/07_metrics.ipynb #44c698d8
+class CurveResult(NamedTuple):
+    "Per-explicand area `auc (N,)`, the `curve (N, steps + 1)` it integrates and its x-axis `fractions`."
+    auc: np.ndarray
+    curve: np.ndarray
+    fractions: np.ndarray
+    counts: np.ndarray
 
 
 def _check_steps(steps):
@@ -141,9 +173,9 @@ def _rank(attributions):
 
 def causal_curve(model, inputs, targets, attributions, mode: str, steps: int = 32, baseline="zeros",
                  output: str = "probability", batch_size=None) -> CurveResult:
-    "Insertion (`mode='insertion'`) or deletion curve of every explicand and its area."
+    "Insertion (`mode='insertion'`) or deletion curve of every explicand and its area; removed features become `baseline`."
     if mode not in ("insertion", "deletion"): raise ValueError(f"mode: expected 'insertion' or 'deletion', got {mode!r}")
-    steps = _check_steps(steps); _check_output(output)
+    steps = _check_steps(steps); _check_output(output); check_baseline(baseline, np.shape(inputs))
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     base = make_baseline(x, baseline)
     start, end = (x, base) if mode == "deletion" else (base, x)
@@ -161,25 +193,29 @@ def causal_curve(model, inputs, targets, attributions, mode: str, steps: int = 3
 
 def insertion(model, inputs, targets, attributions, steps: int = 32, baseline="blur", output: str = "probability",
               batch_size=None) -> CurveResult:
-    "Insertion curve (RISE): reveal the most important features first on `baseline`; higher area is better."
+    "Insertion curve (RISE): reveal the most important features first on `baseline` (default: blur); higher area is better."
     return causal_curve(model, inputs, targets, attributions, "insertion", steps, baseline, output, batch_size)
 
 
 def deletion(model, inputs, targets, attributions, steps: int = 32, baseline="zeros", output: str = "probability",
              batch_size=None) -> CurveResult:
-    "Deletion curve (RISE): replace the most important features first by `baseline`; lower area is better."
+    "Deletion curve (RISE): replace the most important features first by `baseline` (default: zeros); lower area is better."
     return causal_curve(model, inputs, targets, attributions, "deletion", steps, baseline, output, batch_size)
 
-# %% ../nbs/07_metrics.ipynb #1c33110a
+# %% ../nbs/07_metrics.ipynb #9664db3d
 PIC_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
 
 
 class PicResult(NamedTuple):
-    "Per-image `auc (N,)` (nan where skipped), `curve_y (N, M)` over `curve_x (M,)`, and `valid (N,)`."
+    """Per-image `auc (N,)` (nan where skipped), `curve_y (N, M)` over `curve_x (M,)`, `valid (N,)`; and the
+    paper's aggregate: the `median_curve (M,)` over the valid images, its area `median_auc` and `n_valid`."""
     auc: np.ndarray
     curve_x: np.ndarray
     curve_y: np.ndarray
     valid: np.ndarray
+    median_auc: float
+    median_curve: np.ndarray
+    n_valid: int
 
 
 def _one_blas_thread():
@@ -282,8 +318,16 @@ def pic(model, inputs, targets, attributions, kind: str = "sic", thresholds=PIC_
         info, pred = infos[i], scores[i]
         if pred[-1] < min_pred_value or info[0] >= info[-1] or pred[0] >= pred[-1]: continue
         curve_x, curves[i] = _pic_curve(info, pred, keep_monotonous, num_data_points)
-        aucs[i] = np.trapezoid(curves[i], curve_x); valid[i] = True
-    return PicResult(aucs, np.append(np.linspace(0, 1, num_data_points, endpoint=False), 1.0), curves, valid)
+        aucs[i] = trapezoid(curves[i], curve_x); valid[i] = True
+    return _with_median(aucs, np.append(np.linspace(0, 1, num_data_points, endpoint=False), 1.0), curves, valid)
+
+
+def _with_median(aucs, curve_x, curves, valid) -> PicResult:
+    "The PIC paper's aggregate: the pointwise median of the valid images' curves and its area (nan if none is valid)."
+    n_valid = int(valid.sum())
+    median = np.median(curves[valid], axis=0) if n_valid else np.full(len(curve_x), np.nan)
+    median_auc = float(trapezoid(median, curve_x)) if n_valid else float("nan")
+    return PicResult(aucs, curve_x, curves, valid, median_auc, median, n_valid)
 
 
 def sic(model, inputs, targets, attributions, **kw) -> PicResult:
@@ -295,17 +339,17 @@ def aic(model, inputs, targets, attributions, **kw) -> PicResult:
     "Accuracy Information Curve: `pic(kind='aic')`."
     return pic(model, inputs, targets, attributions, kind="aic", **kw)
 
-# %% ../nbs/07_metrics.ipynb #e2d4ee44
+# %% ../nbs/07_metrics.ipynb #ff73d5d0
 def completeness_gap(model, inputs, targets, attributions, baselines=0.0, relative: bool = False,
                      batch_size=None) -> np.ndarray:
     "`f_t(x) - f_t(baseline) - sum(attributions)` per explicand (target logits); divided by `|f_t(x) - f_t(b)|` if `relative`."
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
-    b = make_baseline(x, baselines)
+    b = make_baseline(x, baselines, "baselines")
     fx, fb = scorer(np.concatenate([x, b]), np.r_[t, t], "logit").reshape(2, -1)
     gap = (fx - fb) - a.reshape(len(a), -1).sum(1)
     return np.abs(gap) / np.maximum(np.abs(fx - fb), 1e-12) if relative else gap
 
-# %% ../nbs/07_metrics.ipynb #ff73d5d0
+# %% ../nbs/07_metrics.ipynb #6beb3921
 def _subset_masks(rng, n, n_samples, x_shape, grid_size, subset_percent):
     "Boolean 'removed' masks `(n, n_samples, *feature_shape)` from a coarse random grid, upsampled by repetition."
     spatial = x_shape[1:-1] if len(x_shape) > 2 else x_shape[1:]
@@ -329,45 +373,58 @@ def _correlation(a, b, kind):
 
 
 def mu_fidelity(model, inputs, targets, attributions, grid_size: int = 9, subset_percent: float = 0.2,
-                baseline=0.0, n_samples: int = 128, corr: str = "pearson", output: str = "logit", seed: int = 0,
-                batch_size=None) -> np.ndarray:
-    "MuFidelity (Bhatt et al. 2020) per explicand: correlation of removed attribution mass and score drop."
+                baseline="zeros", n_samples: int = 128, corr: str = "pearson", output: str = "logit", seed: int = 0,
+                batch_size=None, multiply_by_inputs: bool = True) -> np.ndarray:
+    "MuFidelity (Bhatt et al. 2020) per explicand: correlation of removed attribution mass and score drop (removal to `baseline`)."
     grid_size = check_positive_int(grid_size, "grid_size"); n_samples = check_positive_int(n_samples, "n_samples", 2)
     if not 0 < subset_percent < 1: raise ValueError(f"subset_percent: expected a fraction in (0, 1), got {subset_percent!r}")
     if corr not in ("pearson", "spearman"): raise ValueError(f"corr: expected 'pearson' or 'spearman', got {corr!r}")
-    _check_output(output)
+    _check_output(output); check_baseline(baseline, np.shape(inputs)); _check_flag(multiply_by_inputs, "multiply_by_inputs")
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     base = make_baseline(x, baseline)
     removed = _subset_masks(np.random.default_rng(seed), len(x), n_samples, x.shape, grid_size, subset_percent)
     rem = removed if x.ndim == 2 else removed[..., None]                   # broadcast over channels
     pert = np.where(rem, base[:, None], x[:, None]).reshape(-1, *x.shape[1:])
     drop = scorer(x, t, output)[:, None] - scorer(pert, np.repeat(t, n_samples), output).reshape(len(x), n_samples)
-    mass = (np.where(rem, a[:, None], 0)).reshape(len(x), n_samples, -1).sum(-1)
+    weight = a if multiply_by_inputs else a * (x - base)                  # gradient maps: first-order drop per feature
+    mass = np.where(rem, weight[:, None], 0).reshape(len(x), n_samples, -1).sum(-1)
     return _correlation(mass, drop, corr)
 
-# %% ../nbs/07_metrics.ipynb #6beb3921
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)): raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+# %% ../nbs/07_metrics.ipynb #2618d7f9
 def infidelity(model, inputs, targets, attributions, perturbation: str = "subset", sigma: float = 0.1,
-               n_samples: int = 64, grid_size: int = 9, subset_percent: float = 0.2, baseline=0.0,
-               normalize: bool = True, output: str = "logit", seed: int = 0, batch_size=None) -> np.ndarray:
-    "Infidelity (Yeh et al. 2019) per explicand; lower is better."
+               n_samples: int = 64, grid_size: int = 9, subset_percent: float = 0.2, baseline="zeros",
+               normalize: bool = True, output: str = "logit", seed: int = 0, batch_size=None,
+               multiply_by_inputs: bool = True) -> np.ndarray:
+    "Infidelity (Yeh et al. 2019) per explicand, removal to `baseline`; `multiply_by_inputs` as in Captum. Lower is better."
     if perturbation not in ("gaussian", "subset"):
         raise ValueError(f"perturbation: expected 'subset' or 'gaussian', got {perturbation!r}")
     n_samples = check_positive_int(n_samples, "n_samples"); _check_output(output)
     if not sigma > 0: raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
     if not 0 < subset_percent < 1: raise ValueError(f"subset_percent: expected a fraction in (0, 1), got {subset_percent!r}")
+    check_baseline(baseline, np.shape(inputs)); _check_flag(multiply_by_inputs, "multiply_by_inputs")
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     rng = np.random.default_rng(seed)
+    diff = x - make_baseline(x, baseline)
     if perturbation == "gaussian":
         I = rng.normal(0, sigma, (len(x), n_samples, *x.shape[1:])).astype(np.float32)
-        predicted = (I * a[:, None]).reshape(len(x), n_samples, -1).sum(-1)
     else:
         removed = _subset_masks(rng, len(x), n_samples, x.shape, grid_size, subset_percent)
-        rem = removed if x.ndim == 2 else removed[..., None]
-        I = np.where(rem, (x - make_baseline(x, baseline))[:, None], 0).astype(np.float32)
-        predicted = np.where(rem, a[:, None], 0).reshape(len(x), n_samples, -1).sum(-1)
+        I = np.where(removed if x.ndim == 2 else removed[..., None], diff[:, None], 0).astype(np.float32)
+    predicted = _predicted_drop(I, a, diff, multiply_by_inputs)
     f_pert = scorer((x[:, None] - I).reshape(-1, *x.shape[1:]), np.repeat(t, n_samples), output)
     drop = scorer(x, t, output)[:, None] - f_pert.reshape(len(x), n_samples)
     return _infidelity(predicted, drop, normalize)
+
+
+def _predicted_drop(I, attributions, diff, multiply_by_inputs):
+    "`Σ I ⊙ Φ` per perturbation `(N, S)`; attributions divide `I` by `x - b` first (Captum: divisor 1 where `x = b`)."
+    if multiply_by_inputs: I = I / np.where(diff != 0, diff, 1)[:, None]
+    return np.einsum("nsp,np->ns", I.reshape(*I.shape[:2], -1), attributions.reshape(len(attributions), -1))
 
 
 def _infidelity(predicted, drop, normalize=True):
@@ -377,24 +434,35 @@ def _infidelity(predicted, drop, normalize=True):
         predicted = predicted * beta[:, None]
     return ((predicted - drop) ** 2).mean(1)
 
-# %% ../nbs/07_metrics.ipynb #2618d7f9
+# %% ../nbs/07_metrics.ipynb #9716b18d
 def max_sensitivity(explain, model, inputs, targets, radius: float = 0.02, n_samples: int = 8,
                     relative: bool = True, clip=None, seed: int = 0, attributions=None, batch_size=None) -> np.ndarray:
-    "Max-sensitivity (Yeh et al. 2019) of `explain(inputs, targets) -> attributions` per explicand; lower is better."
+    """Max-sensitivity (Yeh et al. 2019) of `explain(inputs, targets) -> attributions` per explicand; lower is better.
+    Every call of `explain` (N rows, row i = explicand i) starts from `keras.utils.set_random_seed(seed)`."""
     if not callable(explain): raise ValueError(f"explain: expected a callable (inputs, targets) -> attributions, got {type(explain).__name__}")
     n_samples = check_positive_int(n_samples, "n_samples")
     if not radius > 0: raise ValueError(f"radius: expected a positive number, got {radius!r}")
     scorer, x, t = prepare(model, inputs, targets, None, batch_size)
-    a = np.asarray(explain(x, t) if attributions is None else attributions, np.float32)
+    a = _seeded_explain(explain, x, t, seed) if attributions is None else np.asarray(attributions, np.float32)
     if a.shape != x.shape: raise ValueError(f"attributions: expected the shape of the inputs {x.shape}, got {a.shape}")
+    # drawn explicand-major, so explicand i gets the same noise whatever the batch it is explained in
     noise = np.random.default_rng(seed).uniform(-radius, radius, (len(x), n_samples, *x.shape[1:])).astype(np.float32)
-    y = (x[:, None] + noise).reshape(-1, *x.shape[1:])
-    if clip is not None: y = np.clip(y, *clip)
-    ay = np.asarray(explain(y, np.repeat(t, n_samples)), np.float32).reshape(len(x), n_samples, -1)
-    diff = np.linalg.norm(ay - a.reshape(len(x), 1, -1), axis=-1).max(1)
-    return diff / np.maximum(np.linalg.norm(a.reshape(len(x), -1), axis=1), 1e-12) if relative else diff
+    worst = np.zeros(len(x))
+    for eps in noise.swapaxes(0, 1):  # one call per sample, shaped like the original: row i sees explicand i's random draws
+        y = x + eps
+        if clip is not None: y = np.clip(y, *clip)
+        worst = np.maximum(worst, np.linalg.norm((_seeded_explain(explain, y, t, seed) - a).reshape(len(x), -1), axis=1))
+    return worst / np.maximum(np.linalg.norm(a.reshape(len(x), -1), axis=1), 1e-12) if relative else worst
 
-# %% ../nbs/07_metrics.ipynb #9716b18d
+
+def _seeded_explain(explain, x, t, seed):
+    "`explain(x, t)` after resetting the global random generators, so every call sees the same draws."
+    keras.utils.set_random_seed(seed)
+    out = np.asarray(explain(x, t), np.float32)
+    if out.shape != x.shape: raise ValueError(f"explain: expected attributions of shape {x.shape}, got {out.shape}")
+    return out
+
+# %% ../nbs/07_metrics.ipynb #ba1be5f0
 def _check_masks(attributions, masks):
     a = np.asarray(attributions, np.float32)
     sal = a.sum(-1) if a.ndim == 4 else a
@@ -424,7 +492,7 @@ def energy_in_mask(attributions, masks) -> np.ndarray:
     inside = (pos * m.reshape(len(m), -1)).sum(1)
     return np.where(pos.sum(1) > 0, inside / np.maximum(pos.sum(1), 1e-30), 0.0)
 
-# %% ../nbs/07_metrics.ipynb #ba1be5f0
+# %% ../nbs/07_metrics.ipynb #3986c5b9
 def conditional_fill(x, keep, cov=None, mean=0.0) -> np.ndarray:
     "`x (B, D)` with the columns where `keep (B, D)` is False replaced by their conditional mean given the kept ones."
     x = np.asarray(x, np.float64); keep = np.asarray(keep, bool)
@@ -498,7 +566,7 @@ def gt_correlation(attributions, truth) -> np.ndarray:
     "Pearson correlation of the attributions with the true attributions, per explicand."
     return _correlation(*_check_truth(attributions, truth), "pearson")
 
-# %% ../nbs/07_metrics.ipynb #d7283076
+# %% ../nbs/07_metrics.ipynb #34a3817c
 class MetricSpec(NamedTuple):
     fn: object
     needs: str          # "attr", "masks", "truth" or "explain"

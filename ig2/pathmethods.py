@@ -59,6 +59,8 @@ class _GradientExplainer(Explainer):
 # %% ../nbs/06_pathmethods.ipynb #5055f029
 class VanillaGradient(_GradientExplainer):
     "The gradient of the target score with respect to the input (Simonyan et al. 2014)."
+    multiplies_inputs = False  # a gradient-type map: its predicted score change is Σ Φ ⊙ (x - x')
+
     def _explain(self, x, targets): return self.gradients(x, targets)
 
 
@@ -409,6 +411,7 @@ class SmoothGrad(Explainer):
         self.samples = check_positive_int(samples, "samples")
         if kind not in self.KINDS: raise ValueError(f"kind: expected one of {list(self.KINDS)}, got {kind!r}")
         self.kind, self.seed = kind, seed
+        self.multiplies_inputs = inner.multiplies_inputs  # the average of gradients is gradient-type
 
     def noisy(self, x) -> np.ndarray:
         "The noisy copies `(N, samples, ...)` of the inputs `x`."

@@ -1,59 +1,57 @@
-"""`python -m ig2 bench` end to end on a tiny setting, and its refusals."""
+"""`python -m ig2 bench` end to end on a tiny setting, its determinism, where it writes, and its refusals."""
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_cli_tiny_run(tmp_path):
-    "`python -m ig2 bench --n 2` on a small data set and three methods: tables printed, CSV and figures written."
-    cmd = [sys.executable, "-m", "ig2", "bench", "--n", "2", "--datasets", "scenes", "tabular-linear",
-           "--methods", "IG2", "IntegratedGradients", "VanillaGradient", "--no-progress",
-           "--out", str(tmp_path / "results"), "--images", str(tmp_path / "image")]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    "Three XAI-Bench explicands, two methods: the tables are printed and the files written under --out only."
+    cmd = [sys.executable, "-m", "ig2", "bench", "--datasets", "xaibench-nonlinear", "--n", "3",
+           "--methods", "IG²", "IG zero", "--no-progress", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
-    for name in ("scenes", "tabular-linear"):
-        assert f"**{name}** (2 explicands)" in out
-        assert (tmp_path / "results" / f"bench_{name}.csv").exists()
-    for method in ("IG2", "IntegratedGradients", "VanillaGradient"):
-        assert f"| {method} |" in out
-    assert "pointing_game" in out and "gt_error" in out and "insertion" in out
-    assert (tmp_path / "image" / "bench_scenes_maps.png").exists()
-    assert (tmp_path / "image" / "bench_scenes_curves.png").exists()
-    rows = (tmp_path / "results" / "bench_scenes.csv").read_text().splitlines()
-    assert rows[0] == "dataset,method,metric,explicand,value" and len(rows) > 10
+    assert "**xaibench-nonlinear**: 3 explicands" in proc.stdout
+    assert "| IG² against | wins | ties | losses |" in proc.stdout and "| IG zero |" in proc.stdout
+    for suffix in (".md", ".csv", "_comparison.csv", "_settings.json"):
+        assert (tmp_path / f"xaibench-nonlinear{suffix}").exists()
+    rows = (tmp_path / "xaibench-nonlinear.csv").read_text().splitlines()
+    assert rows[0] == "dataset,method,metric,explicand,value"
+    assert len(rows) == 1 + 2 * (4 * 3 + 1)           # 2 methods x (4 metrics x 3 explicands + seconds)
 
 
-def test_bench_is_deterministic_with_seed(tmp_path):
+def test_outputs_go_to_results_unless_docs_are_updated():
     import ig2.bench as b
-    args = ["--n", "2", "--datasets", "tabular-nonlinear", "--methods", "IntegratedGradients", "GradientInput",
-            "--seed", "3", "--no-progress", "--out", str(tmp_path), "--images", str(tmp_path)]
-    first, second = b.main(args), b.main(args)
-    (i1, r1), (i2, r2) = first["tabular-nonlinear"], second["tabular-nonlinear"]
-    assert list(i1) == list(i2)
-    for m in r1:
-        for k in b.metric_names(r1):
-            assert list(r1[m][k]) == pytest.approx(list(r2[m][k]), abs=1e-6)
+    assert b.parse_args([]).out == "results" and not b.parse_args([]).update_docs
+    assert b.DOCS_RESULTS == ROOT / "benchmarks" / "results"
+
+
+def test_run_is_deterministic_and_a_prefix_of_a_larger_run():
+    import ig2.bench as b
+    s = replace(b.Settings(), n=4, ig2_steps=21, ig_steps=16, samples=8, xb_samples=20)
+    first = b.run_experiment("xaibench-nonlinear", s, ["IG²", "Expected Gradients"], progress=False)
+    again = b.run_experiment("xaibench-nonlinear", s, ["IG²", "Expected Gradients"], progress=False)
+    smaller = b.run_experiment("xaibench-nonlinear", replace(s, n=2), ["IG²"], progress=False)
+    assert list(first.idx) == list(again.idx) and list(smaller.idx) == list(first.idx[:2])
+    for m in first.values:
+        for k, v in first.values[m].items():
+            np.testing.assert_array_equal(v, again.values[m][k])
+    for k, v in smaller.values["IG²"].items():
+        np.testing.assert_allclose(v, first.values["IG²"][k][:2], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--datasets", "cifar10"], "dataset"),
-    (["--methods", "LIME", "--datasets", "tabular-linear"], "methods"),
-    (["--n", "0", "--datasets", "tabular-linear"], "--n"),
+    (["--datasets", "cifar10"], "datasets"),
+    (["--methods", "LIME", "--datasets", "xaibench-linear"], "methods"),
+    (["--n", "1", "--datasets", "xaibench-linear"], "--n"),
 ])
 def test_bench_refuses_bad_arguments(argv, message):
     import ig2.bench as b
     with pytest.raises(ValueError, match=message):
         b.main(argv)
-
-
-def test_methods_are_discovered():
-    import ig2.bench as b
-    found = b.discover_methods()
-    assert {"IG2", "GradCFE"} <= set(found)

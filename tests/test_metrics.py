@@ -63,30 +63,77 @@ def test_blurred_images_match_saliency(scenes):
         assert M.image_information(M.interpolated_image(img, k)) == sm.estimate_image_entropy(sm.create_blurred_image(img, k))
 
 
-def test_pic_matches_saliency(scenes, monkeypatch):
-    "saliency.metrics.compute_pic_metric itself on colour scenes: areas and curves to 1e-3."
+@pytest.fixture(scope="module")
+def pic_runs(scenes):
+    "ig2's pic and saliency.metrics.compute_pic_metric itself on the same colour scenes, maps and random masks."
     from saliency.metrics import pic as sm
     model, x, y, masks = scenes
-    monkeypatch.setattr(np, "trapz", getattr(np, "trapz", np.trapezoid), raising=False)
     maps = masks[..., None] + 0.1 * np.random.default_rng(1).random(x.shape)
     keep = M.random_keep_masks(len(x), (64, 64), seed=2)
+    runs = {}
+    with pytest.MonkeyPatch.context() as mp:
+        _alias_trapz(mp)
+        for kind in ("sic", "aic"):
+            runs[kind] = _pic_run(sm, model, x, y, maps, keep, kind)
+    return runs
+
+
+def _alias_trapz(mp):
+    "saliency 0.2.1 calls np.trapz, which NumPy 2 removed."
+    from scipy.integrate import trapezoid
+    mp.setattr(np, "trapz", getattr(np, "trapz", trapezoid), raising=False)
+
+
+def _pic_run(sm, model, x, y, maps, keep, kind):
+    "ig2's PIC of one kind, and saliency's per image (None where saliency refuses the image)."
+    ours = M.pic(model, x, y, maps, kind=kind, keep_masks=keep)
+    refs = []
+    for i in range(len(x)):
+        def pred(batch, label=y[i]):
+            p = M._softmax(M.Scorer(model).logits(batch.astype("float32") / 255))
+            return p[:, label] if kind == "sic" else (p.argmax(1) == label).astype(float)
+        try:
+            refs.append(sm.compute_pic_metric(M._to_uint8(x[i]), maps[i].sum(-1), keep[i], pred,
+                                              list(M.PIC_THRESHOLDS), min_pred_value=0.0))
+        except sm.ComputePicMetricError:
+            refs.append(None)
+    return ours, refs
+
+
+@pytest.fixture
+def np_trapz(monkeypatch): _alias_trapz(monkeypatch)
+
+
+def test_pic_matches_saliency(pic_runs, np_trapz):
+    "saliency.metrics.compute_pic_metric itself on colour scenes: areas and curves to 1e-3."
     checked = 0
-    for kind in ("sic", "aic"):
-        ours = M.pic(model, x, y, maps, kind=kind, keep_masks=keep)
-        for i in range(len(x)):
-            def pred(batch, label=y[i]):
-                p = M._softmax(M.Scorer(model).logits(batch.astype("float32") / 255))
-                return p[:, label] if kind == "sic" else (p.argmax(1) == label).astype(float)
-            try:
-                ref = sm.compute_pic_metric(M._to_uint8(x[i]), maps[i].sum(-1), keep[i], pred,
-                                            list(M.PIC_THRESHOLDS), min_pred_value=0.0)
-            except sm.ComputePicMetricError:
+    for ours, refs in pic_runs.values():
+        for i, ref in enumerate(refs):
+            if ref is None:
                 assert not ours.valid[i]; continue
             checked += 1
             assert ours.valid[i]
             np.testing.assert_allclose(ours.auc[i], ref.auc, atol=1e-3)
             np.testing.assert_allclose(ours.curve_y[i], ref.curve_y, atol=1e-3)
     assert checked >= 6
+
+
+def test_pic_median_curve_matches_saliency_aggregate(pic_runs, np_trapz):
+    "The paper's aggregate: the median curve over valid images and its area, as saliency's median aggregation."
+    from saliency.metrics import pic as sm
+    for ours, refs in pic_runs.values():
+        valid = [r for r in refs if r is not None]
+        agg = sm.aggregate_individual_pic_results(valid, method="median")
+        assert ours.n_valid == len(valid) >= 2
+        # per-image curves agree to 1e-3 (test above); a pointwise median of them moves by no more
+        np.testing.assert_allclose(ours.median_curve, agg.curve_y, atol=1e-3)
+        np.testing.assert_allclose(ours.median_auc, agg.auc, atol=1e-3)
+        np.testing.assert_allclose(ours.median_auc, trapezoid_of(ours.median_curve, ours.curve_x), rtol=1e-12)
+
+
+def trapezoid_of(y, x):
+    from scipy.integrate import trapezoid
+    return trapezoid(y, x)
 
 
 def test_sum_of_pixels_model_has_the_known_insertion_area():
@@ -125,8 +172,118 @@ def test_ground_truth_on_the_tabular_mlp_prefers_the_truth():
     (lambda m, x, y: M.get_metric("accuracy"), "unknown name"),
     (lambda m, x, y: M.insertion(m, x, [99] * len(x), np.zeros_like(x)), "targets"),
     (lambda m, x, y: M.energy_in_mask(np.zeros_like(x), np.zeros(x.shape[:-1], bool)), "masks"),
+    (lambda m, x, y: M.infidelity(m, x, y, np.zeros_like(x), multiply_by_inputs="yes"), "multiply_by_inputs"),
+    (lambda m, x, y: M.deletion(m, x, y, np.zeros_like(x), baseline=np.zeros((5, 5))), "does not broadcast"),
 ])
 def test_bad_input(scenes, call, message):
     model, x, y, _ = scenes
     with pytest.raises(ValueError, match=message):
         call(model, x[:3], y[:3])
+
+
+# ---------------------------------------------------------------- removal targets, predicted drops, sensitivity
+
+def _sum_model(shape):
+    "Two logits `±sum(x)`: removing a pixel to b changes logit 0 by exactly b - x."
+    d = int(np.prod(shape))
+    m = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(2, use_bias=False)])
+    m.layers[-1].set_weights([np.stack([np.ones(d), -np.ones(d)], 1).astype("float32")])
+    return m
+
+
+def test_zero_removal_is_blind_to_mass_on_zero_pixels():
+    "All attribution mass on the zero pixels: deleting them to 0 changes nothing, to the input's or the training mean it does."
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.2, 1, (3, 6, 6, 1)).astype("float32")
+    zero = rng.random((3, 6, 6, 1)) < 0.5
+    x[zero] = 0
+    attr = zero.astype("float32")                                        # mass only where x == 0
+    model, t, n_zero = _sum_model((6, 6, 1)), np.zeros(3, int), zero.reshape(3, -1).sum(1)
+    train_mean = rng.uniform(0.2, 1, (6, 6, 1)).astype("float32")
+    targets = M.removal_baselines(x, train_mean)
+    assert list(targets) == ["zeros", "blur", "mean", "train_mean"]
+    curves = {k: M.deletion(model, x, t, attr, steps=36, baseline=b, output="logit").curve for k, b in targets.items()}
+    fx = x.reshape(3, -1).sum(1)
+    # logits are float32 sums of 36 terms below 1: 1e-4 bounds their rounding
+    for i, k in enumerate(n_zero):
+        np.testing.assert_allclose(curves["zeros"][i, :k + 1], fx[i], atol=1e-4)            # flat
+        m = x[i].mean()
+        np.testing.assert_allclose(curves["mean"][i, :k + 1], fx[i] + m * np.arange(k + 1), atol=1e-4)
+        order = np.argsort(-attr[i].ravel(), kind="stable")[:k]                            # the removed zero pixels
+        np.testing.assert_allclose(curves["train_mean"][i, k], fx[i] + train_mean.ravel()[order].sum(), atol=1e-4)
+        assert curves["mean"][i, k] - curves["mean"][i, 0] > 0.1 * k                         # mean >= 0.1 here
+
+
+@pytest.mark.parametrize("metric", ["insertion", "deletion", "mu_fidelity", "infidelity"])
+def test_one_baseline_checker_before_any_model_call(metric):
+    "Every removal metric names the same accepted targets and rejects bad ones before it calls the model."
+    def model(batch): raise AssertionError("the model was called before the baseline was checked")
+    fn = getattr(M, metric)
+    x = np.zeros((2, 4, 4, 1), "float32")
+    extra = dict(perturbation="gaussian") if metric == "infidelity" else {}
+    for bad, message in [("zero", r"baseline: expected one of \['zeros', 'blur', 'mean'\]"),
+                         (np.ones((3, 3)), "does not broadcast"), (np.nan, "finite")]:
+        with pytest.raises(ValueError, match=message):
+            fn(model, x, None, x, baseline=bad, **extra)
+    with pytest.raises(ValueError, match="spatial axes"):
+        fn(model, np.zeros((2, 5), "float32"), None, np.zeros((2, 5), "float32"), baseline="blur", **extra)
+
+
+def test_infidelity_and_mu_fidelity_read_gradient_maps_with_multiply_by_inputs_false():
+    "On a linear model the gradient (gradient-type) and IG (an attribution) are both exact, each read its own way."
+    from ig2.pathmethods import VanillaGradient, IntegratedGradients
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(6, 6, 2)).astype("float32")
+    d = w.size
+    model = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Flatten(), keras.layers.Dense(2, use_bias=False)])
+    model.layers[-1].set_weights([np.stack([w.ravel(), -w.ravel()], 1)])
+    x = rng.uniform(size=(3, 6, 6, 2)).astype("float32")
+    x[:, :2] = 0                                                         # some features equal to the zero target
+    t = np.zeros(3, int)
+    grad, ig = VanillaGradient(model), IntegratedGradients(model, steps=4)
+    g, a = grad.explain(x, t), ig.explain(x, t)
+    noise = rng.normal(size=x.shape).astype("float32")
+    # drops are float32 logit differences of size ~1 (errors ~1e-6): squared errors far below 1e-6.
+    # The gradient predicts any removal (Σ_S w (x - b)); IG with its black baseline predicts removal to zeros,
+    # where the removed features that are already 0 do not move (Captum's I = (x - x') / (x - b), 0/0 -> 0).
+    for baseline in ("zeros", "mean", 0.3):
+        kw = dict(baseline=baseline, grid_size=3)
+        assert (M.infidelity(model, x, t, g, multiply_by_inputs=grad.multiplies_inputs, **kw) < 1e-6).all()
+        assert (M.infidelity(model, x, t, noise, multiply_by_inputs=False, **kw) > 1e-2).all()
+        np.testing.assert_allclose(M.mu_fidelity(model, x, t, g, multiply_by_inputs=False, **kw), 1, atol=1e-5)
+    assert (M.infidelity(model, x, t, a, multiply_by_inputs=ig.multiplies_inputs, grid_size=3) < 1e-6).all()
+    # Gaussian noise moves every feature: IG (x ⊙ w) divided back by x - 0 is w again, where x != 0
+    xp = x + 0.05
+    ap = ig.explain(xp, t)
+    assert (M.infidelity(model, xp, t, ap, perturbation="gaussian", multiply_by_inputs=True) < 1e-6).all()
+    assert (M.infidelity(model, xp, t, grad.explain(xp, t), perturbation="gaussian", multiply_by_inputs=False) < 1e-6).all()
+    # read as an attribution, the gradient mispredicts the drop
+    assert (M.infidelity(model, x, t, g, grid_size=3) > 1e-2).all()
+
+
+def _tanh_mlp(seed=0, d=6, h=8, c=3):
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(h, activation="tanh"), keras.layers.Dense(c)])
+    model.layers[0].set_weights([rng.normal(size=(d, h)).astype("float32"), np.zeros(h, "float32")])
+    model.layers[1].set_weights([rng.normal(size=(h, c)).astype("float32"), np.zeros(c, "float32")])
+    return model
+
+
+def test_max_sensitivity_gives_perturbed_inputs_the_original_draws():
+    "A stochastic explainer is as sensitive as its deterministic part: perturbed rows see the original's random draws."
+    from ig2.pathmethods import VanillaGradient, ExpectedGradients
+    model = _tanh_mlp()
+    rng = np.random.default_rng(1)
+    x, pool = rng.normal(size=(5, 6)).astype("float32"), rng.normal(size=(40, 6)).astype("float32")
+    t = np.array([0, 1, 2, 0, 1])
+    grad = VanillaGradient(model)
+    per_call = lambda xs, ts: grad.explain(xs, ts) + np.random.default_rng(3).normal(size=xs.shape).astype("float32")
+    global_rng = lambda xs, ts: grad.explain(xs, ts) + np.random.normal(size=xs.shape).astype("float32")
+    plain = M.max_sensitivity(grad.explain, model, x, t, radius=0.05, relative=False)
+    assert (plain > 0).all()
+    for fn in (per_call, global_rng):  # the same noise cancels: float32 rounding of values ~1 over 6 features
+        np.testing.assert_allclose(M.max_sensitivity(fn, model, x, t, radius=0.05, relative=False), plain, atol=1e-5)
+    # Expected Gradients: at a tiny radius its attributions barely move (smooth model, same draws); with
+    # other draws for the perturbed inputs they would differ by the Monte-Carlo error of 16 samples (~30%)
+    eg = ExpectedGradients(model, pool, samples=16)
+    assert (M.max_sensitivity(eg.explain, model, x, t, radius=1e-4) < 0.02).all()
