@@ -20,7 +20,7 @@ _EXPORTS = {
     "regions": ("SubmodularRegions", "RegionResult", "divide", "partition_from_masks", "greedy_maximize", "blurred"),
     "scale": ("explain_dataset", "load_shards", "sample_images", "calibrate_batchnorm", "IMAGENET_IG2"),
     "metrics": ("insertion", "deletion", "pic", "sic", "aic", "completeness_gap", "mu_fidelity", "infidelity",
-                "max_sensitivity", "pointing_game", "energy_in_mask", "get_metric", "METRICS"),
+                "max_sensitivity", "pointing_game", "energy_in_mask"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 # every submodule and subpackage on disk (new ones need no entry here); private ones (_modidx, __main__) stay hidden

@@ -12,13 +12,11 @@ import numpy as np
 import keras
 
 # %% auto #0
-__all__ = ['MNIST_EPOCHS', 'SCENE_CLASSES', 'SCENE_TEXTURES', 'TABULAR_KINDS', 'TABULAR_WEIGHTS', 'cache_dir', 'cached_model',
-           'load_digits', 'digits_cnn', 'train_digits_cnn', 'load_digits_cnn', 'asset_path', 'deterministic',
-           'fit_deterministic', 'carve_validation', 'shipped_model', 'load_mnist', 'mnist_cnn', 'train_mnist_cnn',
-           'load_mnist_cnn', 'scene_objects', 'scene_textures', 'make_scenes', 'load_scenes', 'scenes_cnn',
-           'train_scenes_cnn', 'load_scenes_cnn', 'tabular_covariance', 'tabular_contributions', 'make_tabular',
-           'tabular_truth', 'load_tabular', 'tabular_mlp', 'centre_head', 'train_tabular_mlp', 'load_tabular_mlp',
-           'load_mnist1d', 'mnist1d_cnn', 'train_mnist1d_cnn', 'load_mnist1d_cnn']
+__all__ = ['MNIST_EPOCHS', 'SCENE_CLASSES', 'SCENE_TEXTURES', 'cache_dir', 'cached_model', 'load_digits', 'digits_cnn',
+           'train_digits_cnn', 'load_digits_cnn', 'asset_path', 'deterministic', 'fit_deterministic',
+           'carve_validation', 'shipped_model', 'load_mnist', 'mnist_cnn', 'train_mnist_cnn', 'load_mnist_cnn',
+           'scene_objects', 'scene_textures', 'make_scenes', 'load_scenes', 'scenes_cnn', 'train_scenes_cnn',
+           'load_scenes_cnn', 'load_mnist1d', 'mnist1d_cnn', 'train_mnist1d_cnn', 'load_mnist1d_cnn']
 
 # %% ../nbs/03_data.ipynb #d820974b
 def cache_dir() -> Path:
@@ -318,94 +316,6 @@ def train_scenes_cnn(epochs: int = 15, seed: int = 0) -> keras.Model:
 def load_scenes_cnn(retrain: bool = False) -> keras.Model:
     "The trained scenes CNN from the cache (trained on first use)."
     return cached_model("scenes_cnn", train_scenes_cnn, retrain=retrain)
-
-# %% ../nbs/03_data.ipynb #d566fb1b
-TABULAR_KINDS = ("linear", "piecewise", "nonlinear")
-TABULAR_WEIGHTS = (2.0, -1.5, 1.2, -1.0, 0.8, 0.5, 0.0, 0.0)
-
-# f_i and E f_i(X) for X ~ N(0, 1)
-_NONLINEAR = ((lambda v: np.sin(2 * v), 0.0), (np.square, 1.0), (np.abs, float(np.sqrt(2 / np.pi))),
-              (lambda v: np.exp(v / 2), float(np.exp(1 / 8))), (lambda v: np.tanh(2 * v), 0.0))
-
-
-def tabular_covariance(d: int, rho: float) -> np.ndarray:
-    "Equicorrelated covariance: ones on the diagonal, `rho` elsewhere (positive definite for -1/(d-1) < rho < 1)."
-    _check_count(d, "d", minimum=2)
-    if not -1 / (d - 1) < rho < 1: raise ValueError(f"`rho` must lie in (-1/(d-1), 1) = ({-1 / (d - 1):.3f}, 1), got {rho!r}")
-    return np.full((d, d), rho) + (1 - rho) * np.eye(d)
-
-
-def tabular_contributions(x, kind: str) -> np.ndarray:
-    "True per-feature contributions `w_i (f_i(x_i) - E f_i(X_i))` of the additive score `g`, shape like `x`."
-    if kind not in TABULAR_KINDS: raise ValueError(f"`kind` must be one of {TABULAR_KINDS}, got {kind!r}")
-    x = np.asarray(x, np.float64); w = np.resize(np.asarray(TABULAR_WEIGHTS), x.shape[1])
-    if kind == "linear": centred = x
-    elif kind == "piecewise": centred = (x > -0.5).astype(float) + (x > 0.5) - 1.0  # E = Φ(.5) + Φ(-.5) = 1
-    else:
-        centred = np.stack([_NONLINEAR[i % len(_NONLINEAR)][0](x[:, i]) - _NONLINEAR[i % len(_NONLINEAR)][1]
-                            for i in range(x.shape[1])], 1)
-    return w * centred
-
-
-def make_tabular(n: int, kind: str = "linear", d: int = 8, rho: float = 0.5, temperature: float = 0.2, seed: int = 0):
-    "`n` samples `x (n, d)` float32, labels `y (n,)` and the true contributions `phi / T` to the log-odds `(n, d)`."
-    _check_count(n, "n"); cov = tabular_covariance(d, rho)
-    if kind not in TABULAR_KINDS: raise ValueError(f"`kind` must be one of {TABULAR_KINDS}, got {kind!r}")
-    rng = np.random.default_rng(seed)
-    x = rng.multivariate_normal(np.zeros(d), cov, size=n, method="cholesky")
-    phi = tabular_contributions(x, kind)
-    # T from the population spread of g, estimated on a fixed independent sample so it does not depend on n
-    ref = np.random.default_rng(12345).multivariate_normal(np.zeros(d), cov, size=20000, method="cholesky")
-    T = temperature * tabular_contributions(ref, kind).sum(1).std()
-    logits = phi.sum(1) / T
-    y = (logits + rng.logistic(size=n) > 0).astype(np.int64)
-    return x.astype(np.float32), y, (phi / T).astype(np.float32)
-
-
-def tabular_truth(contributions, targets) -> np.ndarray:
-    "True attributions of the centred MLP's target logit: `+contributions/2` for class 1, `-contributions/2` for class 0."
-    sign = 2 * np.asarray(targets).reshape(-1, 1) - 1
-    return (np.asarray(contributions) * sign / 2).astype(np.float32)
-
-
-def load_tabular(kind: str = "linear", n: int = 20000, d: int = 8, rho: float = 0.5, test_size: float = 0.2, seed: int = 0):
-    "`(x_train, y_train, contributions_train), (x_test, y_test, contributions_test)` of `make_tabular`."
-    if not 0 < test_size < 1: raise ValueError(f"`test_size` must be in (0, 1), got {test_size!r}")
-    x, y, c = make_tabular(n, kind, d, rho, seed=seed)
-    cut = n - max(1, round(n * test_size))
-    return (x[:cut], y[:cut], c[:cut]), (x[cut:], y[cut:], c[cut:])
-
-
-def tabular_mlp(d: int = 8) -> keras.Model:
-    "A small MLP with two logits; `features` is its representation layer."
-    L = keras.layers
-    return keras.Sequential([keras.Input((d,)), L.Dense(64, activation="relu"),
-                             L.Dense(32, activation="relu", name="features"), L.Dense(2, name="logits")],
-                            name="tabular_mlp")
-
-
-def centre_head(model: keras.Model, head: str = "logits") -> keras.Model:
-    "Subtract the mean logit inside the head's weights: same softmax, logits summing to zero."
-    layer = model.get_layer(head); kernel, bias = layer.get_weights()
-    layer.set_weights([kernel - kernel.mean(1, keepdims=True), bias - bias.mean()])
-    return model
-
-
-def train_tabular_mlp(kind: str = "linear", epochs: int = 20, seed: int = 0) -> keras.Model:
-    "Train `tabular_mlp` on the default `load_tabular(kind)` training split, then centre its head."
-    (x_tr, y_tr, _), _ = load_tabular(kind)
-    keras.utils.set_random_seed(seed)
-    model = tabular_mlp(x_tr.shape[1])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(x_tr, y_tr, epochs=epochs, batch_size=128, verbose=0)
-    return centre_head(model)
-
-
-def load_tabular_mlp(kind: str = "linear", retrain: bool = False) -> keras.Model:
-    "The trained, centred MLP for `kind` from the cache."
-    if kind not in TABULAR_KINDS: raise ValueError(f"`kind` must be one of {TABULAR_KINDS}, got {kind!r}")
-    return cached_model(f"tabular_mlp_{kind}", lambda: train_tabular_mlp(kind), retrain=retrain)
 
 # %% ../nbs/03_data.ipynb #96f7dab4
 def load_mnist1d(retrain: bool = False):

@@ -13,12 +13,10 @@ import keras
 from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size
 
 # %% auto #0
-__all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'METRICS', 'Scorer', 'prepare', 'feature_map', 'blurred', 'check_baseline',
-           'make_baseline', 'removal_baselines', 'CurveResult', 'causal_curve', 'insertion', 'deletion', 'PicResult',
+__all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'Scorer', 'prepare', 'feature_map', 'blurred', 'check_baseline', 'make_baseline',
+           'removal_baselines', 'CurveResult', 'causal_curve', 'insertion', 'deletion', 'PicResult',
            'interpolated_image', 'image_information', 'random_keep_masks', 'pic', 'sic', 'aic', 'completeness_gap',
-           'mu_fidelity', 'infidelity', 'max_sensitivity', 'pointing_game', 'energy_in_mask', 'conditional_fill',
-           'gt_faithfulness', 'gt_monotonicity', 'gt_infidelity', 'gt_error', 'gt_correlation', 'MetricSpec',
-           'get_metric']
+           'mu_fidelity', 'infidelity', 'max_sensitivity', 'pointing_game', 'energy_in_mask']
 
 # %% ../nbs/07_metrics.ipynb #83717f31
 def _no_rep(z):
@@ -491,110 +489,3 @@ def energy_in_mask(attributions, masks) -> np.ndarray:
     pos = np.maximum(sal, 0).reshape(len(sal), -1)
     inside = (pos * m.reshape(len(m), -1)).sum(1)
     return np.where(pos.sum(1) > 0, inside / np.maximum(pos.sum(1), 1e-30), 0.0)
-
-# %% ../nbs/07_metrics.ipynb #3986c5b9
-def conditional_fill(x, keep, cov=None, mean=0.0) -> np.ndarray:
-    "`x (B, D)` with the columns where `keep (B, D)` is False replaced by their conditional mean given the kept ones."
-    x = np.asarray(x, np.float64); keep = np.asarray(keep, bool)
-    mu = np.broadcast_to(np.asarray(mean, np.float64), x.shape[1:])
-    if cov is None: return np.where(keep, x, mu).astype(np.float32)
-    cov = np.asarray(cov, np.float64)
-    k = keep.astype(np.float64)
-    # Solve Σ_KK z = x_K - mu_K padded with the identity on removed columns: one batched solve for all rows
-    A = k[:, :, None] * cov[None] * k[:, None, :] + np.eye(x.shape[1])[None] * (1 - k)[:, :, None]
-    z = np.linalg.solve(A, (k * (x - mu))[..., None])[..., 0]
-    cond = mu + z @ cov.T                               # Σ_{·K} z: equals x on the kept columns
-    return np.where(keep, x, cond).astype(np.float32)
-
-
-def _check_tabular(x):
-    if x.ndim != 2: raise ValueError(f"inputs: ground-truth tabular metrics need (N, D) inputs, got shape {x.shape}")
-
-
-def gt_faithfulness(model, inputs, targets, attributions, cov=None, mean=0.0, output: str = "logit",
-                    batch_size=None) -> np.ndarray:
-    "Correlation of attributions with single-feature removal effects (XAI-Bench faithfulness), per explicand."
-    _check_output(output)
-    scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size); _check_tabular(x)
-    n, d = x.shape
-    keep = ~np.eye(d, dtype=bool)[None].repeat(n, 0).reshape(-1, d)          # row (i, j): feature j removed
-    filled = conditional_fill(np.repeat(x, d, 0), keep, cov, mean)
-    drop = scorer(x, t, output)[:, None] - scorer(filled, np.repeat(t, d), output).reshape(n, d)
-    return _correlation(a, drop, "pearson")
-
-
-def gt_monotonicity(model, inputs, targets, attributions, cov=None, mean=0.0, output: str = "logit",
-                    batch_size=None) -> np.ndarray:
-    "Share of non-decreasing marginal effects when features are added by increasing |attribution| (XAI-Bench)."
-    _check_output(output)
-    scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size); _check_tabular(x)
-    n, d = x.shape
-    ranks = np.argsort(np.argsort(np.abs(a), axis=1, kind="stable"), axis=1)  # 0 = least important
-    keep = ranks[:, None, :] < np.arange(d + 1)[None, :, None]               # (N, D+1, D): k features kept
-    filled = conditional_fill(np.repeat(x, d + 1, 0), keep.reshape(-1, d), cov, mean)
-    s = scorer(filled, np.repeat(t, d + 1), output).reshape(n, d + 1)
-    gain = np.abs(np.diff(s, axis=1))
-    return (gain[:, 1:] >= gain[:, :-1] - 1e-6).mean(1)
-
-
-def gt_infidelity(model, inputs, targets, attributions, cov=None, mean=0.0, subset_percent: float = 0.3,
-                  n_samples: int = 64, output: str = "logit", seed: int = 0, batch_size=None) -> np.ndarray:
-    "Infidelity (Yeh et al.) with perturbations `x - E[x | kept columns]` of random column subsets."
-    _check_output(output)
-    scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size); _check_tabular(x)
-    n, d = x.shape
-    keep = np.random.default_rng(seed).random((n * n_samples, d)) >= subset_percent
-    filled = conditional_fill(np.repeat(x, n_samples, 0), keep, cov, mean).reshape(n, n_samples, d)
-    drop = scorer(x, t, output)[:, None] - scorer(filled.reshape(-1, d), np.repeat(t, n_samples), output).reshape(n, n_samples)
-    predicted = np.where(keep.reshape(n, n_samples, d), 0, a[:, None]).sum(-1)   # attribution of removed columns
-    return _infidelity(predicted, drop)
-
-
-def _check_truth(attributions, truth):
-    a, g = np.asarray(attributions, np.float64), np.asarray(truth, np.float64)
-    if a.shape != g.shape: raise ValueError(f"truth: expected the shape of the attributions {a.shape}, got {g.shape}")
-    return a.reshape(len(a), -1), g.reshape(len(g), -1)
-
-
-def gt_error(attributions, truth) -> np.ndarray:
-    "Relative L2 error `||Φ - Φ_true|| / ||Φ_true||` per explicand."
-    a, g = _check_truth(attributions, truth)
-    return np.linalg.norm(a - g, axis=1) / np.maximum(np.linalg.norm(g, axis=1), 1e-12)
-
-
-def gt_correlation(attributions, truth) -> np.ndarray:
-    "Pearson correlation of the attributions with the true attributions, per explicand."
-    return _correlation(*_check_truth(attributions, truth), "pearson")
-
-# %% ../nbs/07_metrics.ipynb #34a3817c
-class MetricSpec(NamedTuple):
-    fn: object
-    needs: str          # "attr", "masks", "truth" or "explain"
-    higher_is_better: bool
-    images_only: bool = False
-    tabular_only: bool = False
-
-
-METRICS = {
-    "insertion": MetricSpec(lambda *a, **k: insertion(*a, **k).auc, "attr", True),
-    "deletion": MetricSpec(lambda *a, **k: deletion(*a, **k).auc, "attr", False),
-    "sic": MetricSpec(lambda *a, **k: sic(*a, **k).auc, "attr", True, images_only=True),
-    "aic": MetricSpec(lambda *a, **k: aic(*a, **k).auc, "attr", True, images_only=True),
-    "mu_fidelity": MetricSpec(mu_fidelity, "attr", True),
-    "infidelity": MetricSpec(infidelity, "attr", False),
-    "max_sensitivity": MetricSpec(max_sensitivity, "explain", False),
-    "completeness_gap": MetricSpec(lambda *a, **k: np.abs(completeness_gap(*a, **k, relative=True)), "attr", False),
-    "pointing_game": MetricSpec(pointing_game, "masks", True, images_only=True),
-    "energy_in_mask": MetricSpec(energy_in_mask, "masks", True, images_only=True),
-    "gt_faithfulness": MetricSpec(gt_faithfulness, "attr", True, tabular_only=True),
-    "gt_monotonicity": MetricSpec(gt_monotonicity, "attr", True, tabular_only=True),
-    "gt_infidelity": MetricSpec(gt_infidelity, "attr", False, tabular_only=True),
-    "gt_error": MetricSpec(gt_error, "truth", False, tabular_only=True),
-    "gt_correlation": MetricSpec(gt_correlation, "truth", True, tabular_only=True),
-}
-
-
-def get_metric(name: str) -> MetricSpec:
-    "The `MetricSpec` called `name`, or a ValueError listing the known names."
-    if name not in METRICS: raise ValueError(f"metric: unknown name {name!r}; known metrics are {sorted(METRICS)}")
-    return METRICS[name]

@@ -54,7 +54,7 @@ def blended(photos, k=2, amount=0.1):
     return x, x + amount * (photos[1:k + 1] - x)
 
 
-SLOW = pytest.mark.skipif(not os.environ.get("IG2_SLOW_TESTS"), reason="set IG2_SLOW_TESTS=1 (traces ~1 min each here)")
+SLOW = pytest.mark.slow  # traces ~1 min each on 2 cores: run by .ci/run, not by the fast suite
 
 
 def check_head(adapter, model, pre, photos):

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from ig2.data import load_digits_cnn
 
+pytestmark = pytest.mark.browser  # JupyterLab in Debian's chromium: run by .ci/run, not by the fast suite
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("IG2_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = ROOT / "image" / "explorer.png"

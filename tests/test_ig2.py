@@ -5,7 +5,7 @@ import tensorflow as tf
 import keras
 
 from ig2 import IG2, GradCFE, OtherClassReferences, RelevantReferences, ModelAdapter
-from ig2.data import load_digits, load_digits_cnn
+from ig2.data import load_mnist, load_mnist_cnn
 
 
 def rel_l2(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
@@ -13,8 +13,9 @@ def rel_l2(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 @pytest.fixture(scope="module")
 def digits():
-    (x_tr, y_tr), (x_te, y_te) = load_digits()
-    return x_tr, y_tr, x_te, y_te, load_digits_cnn()
+    "Real MNIST and the CNN shipped with the package: every machine tests the same weights."
+    (x_tr, y_tr), (x_te, y_te) = load_mnist()
+    return x_tr, y_tr, x_te, y_te, load_mnist_cnn()
 
 
 @pytest.fixture(scope="module")
@@ -102,21 +103,39 @@ def test_agrees_with_eager_reference(digits):
     x_tr, y_tr, x_te, y_te, model = digits
     refs = x_tr[y_tr != y_te[0]][:3]
     ref = eager_ig2(model, x_te[0], refs, int(y_te[0]), steps=40, eta=0.2, lo=0.0, hi=1.0)
-    for batch_size in (1, None):
-        ours = IG2(model, steps=40, step_size=0.2, clip=(0, 1), batch_size=batch_size).explain(
-            x_te[:1], targets=y_te[:1], references=refs)[0]
-        assert rel_l2(ours, ref) < 1e-3, batch_size
+    one = IG2(model, steps=40, step_size=0.2, clip=(0, 1), batch_size=1).explain(x_te[:1], y_te[:1], references=refs)[0]
+    # one row per forward pass: the same float operations as the eager loop, so only tracing differs
+    assert rel_l2(one, ref) < 1e-5
+    batched = IG2(model, steps=40, step_size=0.2, clip=(0, 1)).explain(x_te[:1], y_te[:1], references=refs)[0]
+    # three rows per pass sum in another float order; on a ReLU/max-pool CNN a 1e-7 change can move a path point
+    # across a kink and the path then continues elsewhere, so the batched result is only close (a wrong search or
+    # integration would be off by O(1)); the exact batching invariance is tested on a smooth model below
+    assert rel_l2(batched, ref) < 5e-2
 
 
-def test_batching_does_not_change_results(digits):
-    x_tr, y_tr, x_te, _, model = digits
+@pytest.fixture(scope="module")
+def smooth_cnn():
+    "A CNN with smooth layers (softplus, average pooling, tanh features), seeded random weights."
+    keras.utils.set_random_seed(5)
+    L = keras.layers
+    return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(8, 3, activation="softplus"), L.AveragePooling2D(2),
+                             L.Flatten(), L.Dense(16, activation="tanh"), L.Dense(10)])
+
+
+def test_batching_does_not_change_results(digits, smooth_cnn):
+    x_tr, y_tr, x_te, _, relu_cnn = digits
     refs = x_tr[:4]
-    make = lambda bs: IG2(model, steps=40, clip=(0, 1), step_size=0.2, batch_size=bs)
-    full = make(None).explain(x_te[:3], references=refs)
-    for bs in (1, 5):
-        assert rel_l2(make(bs).explain(x_te[:3], references=refs), full) < 1e-3
-    one_by_one = np.mean([make(None).explain(x_te[:3], references=refs[i:i + 1]) for i in range(4)], 0)
-    assert rel_l2(one_by_one, full) < 1e-3
+    for model, clip, bound in ((smooth_cnn, None, 2e-3), (relu_cnn, (0, 1), 5e-2)):
+        # batching changes only float summation order (~1e-7 relative a pass); a normalised step grows such a
+        # difference by up to (1 + eta |H| / |d|) a step, so over 40 steps a smooth model ends ~1e-4 apart (measured
+        # 1.5e-4), while a ReLU CNN (or a clip) can put a point on the other side of a kink; a wrong search or
+        # integration would differ by O(1)
+        make = lambda bs: IG2(model, steps=40, clip=clip, step_size=0.2, batch_size=bs)
+        full = make(None).explain(x_te[:3], references=refs)
+        for bs in (1, 5):
+            assert rel_l2(make(bs).explain(x_te[:3], references=refs), full) < bound
+        one_by_one = np.mean([make(None).explain(x_te[:3], references=refs[i:i + 1]) for i in range(4)], 0)
+        assert rel_l2(one_by_one, full) < bound
 
 
 def test_callable_references_and_selectors(digits):

@@ -148,19 +148,6 @@ def test_sum_of_pixels_model_has_the_known_insertion_area():
     assert (worst.auc < res.auc).all()
 
 
-def test_ground_truth_on_the_tabular_mlp_prefers_the_truth():
-    from ig2.data import load_tabular, load_tabular_mlp, tabular_truth, tabular_covariance
-    _, (x, y, c) = load_tabular("linear")
-    x, c = x[:32], c[:32]
-    model = load_tabular_mlp("linear")
-    t = M.Scorer(model).logits(x).argmax(1)
-    truth = tabular_truth(c, t)
-    noise = np.random.default_rng(0).normal(size=truth.shape).astype("float32")
-    assert M.gt_error(truth, truth).max() == 0
-    assert M.gt_faithfulness(model, x, t, truth).mean() > 0.9 > M.gt_faithfulness(model, x, t, noise).mean()
-    cov = tabular_covariance(8, 0.5)
-    assert M.gt_infidelity(model, x, t, truth, cov=cov).mean() < M.gt_infidelity(model, x, t, noise, cov=cov).mean()
-
 
 @pytest.mark.parametrize("call, message", [
     (lambda m, x, y: M.insertion(m, x, y, np.zeros(x.shape[:-1])), "attributions"),
@@ -169,7 +156,6 @@ def test_ground_truth_on_the_tabular_mlp_prefers_the_truth():
     (lambda m, x, y: M.mu_fidelity(m, x, y, np.zeros_like(x)[:2]), "attributions"),
     (lambda m, x, y: M.pic(m, x, y, np.zeros_like(x), kind="auc"), "kind"),
     (lambda m, x, y: M.pic(m, x, y, np.zeros_like(x), thresholds=[0.5, 0.1]), "thresholds"),
-    (lambda m, x, y: M.get_metric("accuracy"), "unknown name"),
     (lambda m, x, y: M.insertion(m, x, [99] * len(x), np.zeros_like(x)), "targets"),
     (lambda m, x, y: M.energy_in_mask(np.zeros_like(x), np.zeros(x.shape[:-1], bool)), "masks"),
     (lambda m, x, y: M.infidelity(m, x, y, np.zeros_like(x), multiply_by_inputs="yes"), "multiply_by_inputs"),
