@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "nbs").glob("[0-9]*.ipynb")) + sorted(ROOT.glob("tutorial-*.ipynb"))
+# the tutorials run for minutes: marked `tutorial`, so the fast suite leaves them to .ci/run
+NOTEBOOKS = sorted((ROOT / "nbs").glob("[0-9]*.ipynb")) + [
+    pytest.param(p, marks=pytest.mark.tutorial) for p in sorted(ROOT.glob("tutorial-*.ipynb"))]
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
