@@ -11,8 +11,8 @@ import tensorflow as tf
 import keras
 
 # %% auto #0
-__all__ = ['model_layers', 'capture', 'ModelAdapter', 'check_inputs', 'check_targets', 'check_positive_int', 'check_batch_size',
-           'Explainer']
+__all__ = ['model_layers', 'capture', 'ModelAdapter', 'score_and_gradient', 'row_chunks', 'compiled_cache', 'check_inputs',
+           'check_targets', 'check_positive_int', 'check_batch_size', 'Explainer']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def model_layers(model: keras.Model) -> list:
@@ -53,7 +53,8 @@ def _is_softmax(activation) -> bool:
 
 
 class ModelAdapter:
-    "Target scores (logits by default) and representations of a Keras 3 classifier, for tracing."
+    """The scorer of a Keras 3 classifier: target scores (logits by default), `preprocess`, chunked calls and
+    the compiled score-and-gradient function; the representation `f~` is resolved only when asked for."""
     def __init__(self, model: keras.Model, rep_layer=None, output: str = "logit", preprocess=None):
         if not isinstance(model, keras.Model):
             raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
@@ -88,11 +89,8 @@ class ModelAdapter:
             raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
 
     def _resolve_rep_layer(self, rep_layer, layers):
-        if rep_layer is None:
-            if self.head is None:
-                raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
-                                 "the model has none: pass rep_layer='<layer name>' or a callable")
-            return ("input", self.head)
+        if rep_layer is None:  # no head: fine for scoring; `require_representation` says so when one is needed
+            return ("input", self.head) if self.head is not None else ("missing", None)
         if callable(rep_layer) and not isinstance(rep_layer, str):
             return ("callable", rep_layer)
         if isinstance(rep_layer, str):
@@ -102,6 +100,13 @@ class ModelAdapter:
                                  f"{[l.name for l in layers]}")
             return ("output", named[0])
         raise ValueError(f"rep_layer: expected None, a layer name or a callable, got {type(rep_layer).__name__}")
+
+    def require_representation(self):
+        "Raise a ValueError unless a representation is defined (IG², GradCFE and the region method need one)."
+        if self._rep_from[0] == "missing":
+            raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
+                             "the model has none: pass rep_layer='<layer name>' or a callable")
+        return self
 
     @staticmethod
     def _known_input_shape(model):
@@ -116,10 +121,9 @@ class ModelAdapter:
             n = self.scores(np.zeros((1, *self.input_shape), "float32")).shape[-1]
         return None if n is None else int(n)
 
-    def forward(self, x):
-        "Target-score vector `(N, C)` and flattened representation `(N, D)` of `x`, in one model call."
-        kind, rep_src = self._rep_from
-        watch = [l for l in (self.head, self.softmax_layer, rep_src if kind != "callable" else None) if l is not None]
+    def _run(self, x, rep_src=None):
+        "The model on `x` (after `preprocess`): its target-score vectors and, if asked, a captured layer."
+        watch = [l for l in (self.head, self.softmax_layer, rep_src) if l is not None]
         z = self.preprocess(x) if self.preprocess is not None else x
         with capture(*watch) as seen:
             out = self.model(z, training=False)
@@ -129,24 +133,72 @@ class ModelAdapter:
             scores = tf.matmul(seen(self.head, "input"), self.head.kernel)
             if self.head.use_bias: scores = scores + self.head.bias
         else: scores = out
+        return scores, z, seen
+
+    def logits(self, x):
+        "Target-score vectors `(N, C)` of `x` (traceable); no representation needed."
+        return self._run(x)[0]
+
+    def forward(self, x):
+        "Target-score vector `(N, C)` and flattened representation `(N, D)` of `x`, in one model call."
+        kind, rep_src = self.require_representation()._rep_from
+        scores, z, seen = self._run(x, rep_src if kind != "callable" else None)
         rep = rep_src(z) if kind == "callable" else seen(rep_src, kind)
         return scores, tf.reshape(rep, (tf.shape(rep)[0], -1))
 
-    @tf.function(reduce_retracing=True)
-    def _scores_rep(self, x): return self.forward(x)
+    def compiled(self, key, build, needs_rep: bool = False):
+        "`build()` once per model, output, preprocess (and representation if `needs_rep`) and `key`."
+        return compiled_cache(self, key, build, needs_rep)
+
+    def score_grad(self, x, targets):
+        "Target scores `(N,)` and their input gradients of a batch (compiled once per model; tensors in and out)."
+        fn = self.compiled("score_grad", lambda: tf.function(
+            lambda x, t: score_and_gradient(self.logits, x, t), reduce_retracing=True))
+        return fn(x, targets)
 
     def scores(self, x, batch_size=None) -> np.ndarray:
         "Target-score vectors of a batch, as numpy, computed in chunks of `batch_size` rows."
-        return self.scores_and_reps(x, batch_size)[0]
+        fn = self.compiled("scores", lambda: tf.function(self.logits, reduce_retracing=True))
+        x = np.asarray(x, np.float32)
+        return np.concatenate([fn(tf.constant(x[s])).numpy() for s in row_chunks(len(x), batch_size)])
 
     def scores_and_reps(self, x, batch_size=None):
         "Target-score vectors and representations of a batch, as numpy arrays."
+        fn = self.compiled("scores_reps", lambda: tf.function(self.forward, reduce_retracing=True), needs_rep=True)
         x = np.asarray(x, np.float32)
-        size = len(x) if not batch_size else batch_size
-        outs = [self._scores_rep(tf.constant(x[i:i + size])) for i in range(0, len(x), max(size, 1))]
+        outs = [fn(tf.constant(x[s])) for s in row_chunks(len(x), batch_size)]
         return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
 
-# %% ../nbs/00_core.ipynb #3981d44c
+
+def score_and_gradient(logits, points, targets):
+    "Target scores `(m,)` of `logits(points)` and their gradients `(m, ...)` at `points`, one batched pass."
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        s = tf.gather(logits(points), targets, batch_dims=1)
+    return s, tape.gradient(s, points)
+
+
+def row_chunks(n_rows: int, size=None, overlap: int = 0) -> list:
+    "Slices of at most `size` rows (None: all) covering `range(n_rows)`; consecutive slices share `overlap` rows."
+    size = n_rows if not size else size
+    if n_rows <= size: return [slice(0, n_rows)]
+    step = size - overlap
+    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows - overlap, step)]
+
+# %% ../nbs/00_core.ipynb #eef07edf
+_CACHE_LOCK = threading.Lock()
+
+
+def compiled_cache(adapter, key, build, needs_rep: bool = False):
+    "The function `build()` made once for `adapter`'s model, output, preprocess, representation (if needed) and `key`."
+    scope = None if type(adapter) is ModelAdapter else adapter  # a subclass's forward differs: its own functions
+    full = (scope, adapter.output, adapter.preprocess, adapter._rep_from if needs_rep else None, key)
+    store = adapter.model.__dict__.setdefault("_ig2_compiled", {})  # plain dict on the model: not Keras-tracked
+    with _CACHE_LOCK:
+        if full not in store: store[full] = build()
+        return store[full]
+
+# %% ../nbs/00_core.ipynb #8e836ca5
 def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
     "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
     arr = np.asarray(x)
@@ -192,7 +244,7 @@ def check_batch_size(batch_size):
     "None (everything in one pass) or an integer >= 1."
     return None if batch_size is None else check_positive_int(batch_size, "batch_size")
 
-# %% ../nbs/00_core.ipynb #8372e4f1
+# %% ../nbs/00_core.ipynb #a91deaef
 class Explainer:
     "Base class: checks inputs and targets, then calls `_explain` of the subclass."
     multiplies_inputs: bool = True  # attributions carry the input difference (IG-type); False for gradient-type maps

@@ -21,19 +21,14 @@ __all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'METRICS', 'Scorer', 'prepare', 
            'get_metric']
 
 # %% ../nbs/07_metrics.ipynb #83717f31
-def _no_rep(z):
-    "A representation nobody reads: metrics need scores only, and ModelAdapter needs a representation."
-    return tf.zeros((tf.shape(z)[0], 1))
-
-
 _ADAPTERS = weakref.WeakKeyDictionary()
 
 
 def _adapter(model):
-    "One ModelAdapter per Keras model, so its compiled scoring function is traced once, not once per metric call."
+    "One ModelAdapter per Keras model (scores only: no representation is asked for), built once per model."
     try: return _ADAPTERS[model]
-    except KeyError: return _ADAPTERS.setdefault(model, ModelAdapter(model, rep_layer=_no_rep))
-    except TypeError: return ModelAdapter(model, rep_layer=_no_rep)
+    except KeyError: return _ADAPTERS.setdefault(model, ModelAdapter(model))
+    except TypeError: return ModelAdapter(model)
 
 
 class Scorer:
@@ -342,11 +337,11 @@ def aic(model, inputs, targets, attributions, **kw) -> PicResult:
 # %% ../nbs/07_metrics.ipynb #ff73d5d0
 def completeness_gap(model, inputs, targets, attributions, baselines=0.0, relative: bool = False,
                      batch_size=None) -> np.ndarray:
-    "`f_t(x) - f_t(baseline) - sum(attributions)` per explicand (target logits); divided by `|f_t(x) - f_t(b)|` if `relative`."
+    "`sum(attributions) - (f_t(x) - f_t(baseline))` per explicand (target logits, Captum's sign); divided by `|f_t(x) - f_t(b)|` if `relative`."
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     b = make_baseline(x, baselines, "baselines")
     fx, fb = scorer(np.concatenate([x, b]), np.r_[t, t], "logit").reshape(2, -1)
-    gap = (fx - fb) - a.reshape(len(a), -1).sum(1)
+    gap = a.reshape(len(a), -1).sum(1) - (fx - fb)
     return np.abs(gap) / np.maximum(np.abs(fx - fb), 1e-12) if relative else gap
 
 # %% ../nbs/07_metrics.ipynb #6beb3921
