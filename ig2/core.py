@@ -11,8 +11,8 @@ import tensorflow as tf
 import keras
 
 # %% auto #0
-__all__ = ['model_layers', 'capture', 'ModelAdapter', 'score_and_gradient', 'row_chunks', 'compiled_cache', 'check_inputs',
-           'check_targets', 'check_positive_int', 'check_batch_size', 'Explainer']
+__all__ = ['model_layers', 'capture', 'check_inputs', 'check_targets', 'check_positive_int', 'check_batch_size', 'check_positive',
+           'check_choice', 'ModelAdapter', 'score_and_gradient', 'row_chunks', 'compiled_cache', 'Explainer']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def model_layers(model: keras.Model) -> list:
@@ -48,6 +48,68 @@ def capture(*layers):
             for layer in patched: del layer.call
 
 # %% ../nbs/00_core.ipynb #a458cf3c
+def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
+    "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
+    arr = np.asarray(x)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(f"{name}: expected floating-point values, got dtype {arr.dtype} (cast with .astype('float32'))")
+    if arr.ndim < 2 or len(arr) == 0:
+        raise ValueError(f"{name}: expected a non-empty batch (N, ...), got shape {arr.shape}")
+    if feature_shape is not None and tuple(arr.shape[1:]) != tuple(feature_shape):
+        raise ValueError(f"{name}: expected samples of shape {tuple(feature_shape)}, got batch shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains NaN or inf values")
+    return arr.astype(np.float32)
+
+
+def check_targets(targets, n: int, n_classes) -> np.ndarray | None:
+    "Class indices `(n,)` from indices or one-hot `(n, C)`; None stays None (the predicted class)."
+    if targets is None: return None
+    t = np.asarray(targets)
+    if t.ndim == 0: t = np.full(n, t)
+    if t.ndim == 2:
+        if n_classes is not None and t.shape[1] != n_classes:
+            raise ValueError(f"targets: one-hot targets need {n_classes} columns, got shape {t.shape}")
+        t = t.argmax(1)
+    if t.ndim != 1 or len(t) != n:
+        raise ValueError(f"targets: expected None, {n} class indices or a one-hot array ({n}, C), got shape {np.shape(targets)}")
+    if not np.issubdtype(t.dtype, np.integer):
+        if not np.all(t == np.round(t)): raise ValueError(f"targets: expected integer class indices, got {t}")
+        t = t.astype(np.int64)
+    hi = n_classes if n_classes is not None else np.inf
+    if np.any(t < 0) or np.any(t >= hi):
+        raise ValueError(f"targets: class indices must lie in [0, {n_classes}), got {t[(t < 0) | (t >= hi)]}")
+    return t.astype(np.int32)
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    "`value` as an int >= `minimum`, or a ValueError naming `name`."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_batch_size(batch_size):
+    "None (everything in one pass) or an integer >= 1."
+    return None if batch_size is None else check_positive_int(batch_size, "batch_size")
+
+
+def check_positive(value, name: str) -> float:
+    "`value` as a positive finite float, or a ValueError naming `name`."
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name: str, allowed):
+    "`value` if it is one of `allowed` (a registry's names), or a ValueError naming `name` and listing them."
+    allowed = list(allowed)
+    if not isinstance(value, (str, int, np.integer)) or value not in allowed:
+        raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
+    return value
+
+# %% ../nbs/00_core.ipynb #b2bac147
 def _is_softmax(activation) -> bool:
     return getattr(activation, "__name__", None) == "softmax"
 
@@ -58,8 +120,7 @@ class ModelAdapter:
     def __init__(self, model: keras.Model, rep_layer=None, output: str = "logit", preprocess=None):
         if not isinstance(model, keras.Model):
             raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
-        if output not in ("logit", "probability"):
-            raise ValueError(f"output: expected 'logit' or 'probability', got {output!r}")
+        check_choice(output, "output", ("logit", "probability"))
         if preprocess is not None and not callable(preprocess):
             raise ValueError(f"preprocess: expected a callable or None, got {type(preprocess).__name__}")
         self.model, self.output, self.preprocess, self.rep_layer = model, output, preprocess, rep_layer
@@ -185,7 +246,7 @@ def row_chunks(n_rows: int, size=None, overlap: int = 0) -> list:
     step = size - overlap
     return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows - overlap, step)]
 
-# %% ../nbs/00_core.ipynb #eef07edf
+# %% ../nbs/00_core.ipynb #9aa86ada
 _CACHE_LOCK = threading.Lock()
 
 
@@ -197,52 +258,6 @@ def compiled_cache(adapter, key, build, needs_rep: bool = False):
     with _CACHE_LOCK:
         if full not in store: store[full] = build()
         return store[full]
-
-# %% ../nbs/00_core.ipynb #8e836ca5
-def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
-    "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
-    arr = np.asarray(x)
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f"{name}: expected floating-point values, got dtype {arr.dtype} (cast with .astype('float32'))")
-    if arr.ndim < 2 or len(arr) == 0:
-        raise ValueError(f"{name}: expected a non-empty batch (N, ...), got shape {arr.shape}")
-    if feature_shape is not None and tuple(arr.shape[1:]) != tuple(feature_shape):
-        raise ValueError(f"{name}: expected samples of shape {tuple(feature_shape)}, got batch shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or inf values")
-    return arr.astype(np.float32)
-
-
-def check_targets(targets, n: int, n_classes) -> np.ndarray | None:
-    "Class indices `(n,)` from indices or one-hot `(n, C)`; None stays None (the predicted class)."
-    if targets is None: return None
-    t = np.asarray(targets)
-    if t.ndim == 0: t = np.full(n, t)
-    if t.ndim == 2:
-        if n_classes is not None and t.shape[1] != n_classes:
-            raise ValueError(f"targets: one-hot targets need {n_classes} columns, got shape {t.shape}")
-        t = t.argmax(1)
-    if t.ndim != 1 or len(t) != n:
-        raise ValueError(f"targets: expected None, {n} class indices or a one-hot array ({n}, C), got shape {np.shape(targets)}")
-    if not np.issubdtype(t.dtype, np.integer):
-        if not np.all(t == np.round(t)): raise ValueError(f"targets: expected integer class indices, got {t}")
-        t = t.astype(np.int64)
-    hi = n_classes if n_classes is not None else np.inf
-    if np.any(t < 0) or np.any(t >= hi):
-        raise ValueError(f"targets: class indices must lie in [0, {n_classes}), got {t[(t < 0) | (t >= hi)]}")
-    return t.astype(np.int32)
-
-
-def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    "`value` as an int >= `minimum`, or a ValueError naming `name`."
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_batch_size(batch_size):
-    "None (everything in one pass) or an integer >= 1."
-    return None if batch_size is None else check_positive_int(batch_size, "batch_size")
 
 # %% ../nbs/00_core.ipynb #a91deaef
 class Explainer:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 import numpy as np
 import tensorflow as tf
+from .core import check_choice
 
 # %% auto #0
 __all__ = ['RULES', 'SEGMENT_RULES', 'QUADRATURES', 'left_rule', 'right_rule', 'trapezoid_rule', 'idgi_rule', 'Rule',
@@ -70,9 +71,7 @@ QUADRATURES = tuple(n for n, r in RULES.items() if r.nodes is not None)       # 
 
 def check_rule(rule: str, allowed=None) -> str:
     "`rule` if it is in `allowed` (default: every rule of the table), else a ValueError listing them."
-    allowed = list(RULES) if allowed is None else list(allowed)
-    if not isinstance(rule, str) or rule not in allowed: raise ValueError(f"rule: expected one of {allowed}, got {rule!r}")
-    return rule
+    return check_choice(rule, "rule", RULES if allowed is None else allowed)
 
 # %% ../nbs/01_integrate.ipynb #5d2859b8
 def completeness_gap(attributions, score_x, score_baseline) -> np.ndarray:

@@ -10,7 +10,8 @@ import numpy as np
 from scipy.integrate import trapezoid
 import tensorflow as tf
 import keras
-from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size
+from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size, check_choice
+from . import baselines as B
 
 # %% auto #0
 __all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'METRICS', 'Scorer', 'prepare', 'feature_map', 'blurred', 'check_baseline',
@@ -66,9 +67,7 @@ def _softmax(z):
 
 
 def _check_output(output):
-    if output not in ("logit", "probability"):
-        raise ValueError(f"output: expected 'logit' or 'probability', got {output!r}")
-    return output
+    return check_choice(output, "output", ("logit", "probability"))
 
 
 def prepare(model, inputs, targets, attributions=None, batch_size=None):
@@ -100,11 +99,10 @@ REMOVAL_TARGETS = ("zeros", "blur", "mean")
 
 
 def blurred(x, sigma: float = 5.0) -> np.ndarray:
-    "A Gaussian blur of every input over its spatial axes (not the batch or channel axes)."
-    from scipy.ndimage import gaussian_filter
+    "A Gaussian blur of every input over its spatial axes (not the batch or channel axes), edge values outside."
     x = np.asarray(x, np.float32)
     if x.ndim == 2: raise ValueError("baseline: 'blur' needs inputs with spatial axes (N, ..., C), got tabular inputs")
-    return gaussian_filter(x, sigma=(0, *[sigma] * (x.ndim - 2), 0), mode="nearest").astype(np.float32)
+    return B.blur(x, sigma, mode="nearest")  # ig2's one Gaussian blur (ig2.baselines), boundary rule "nearest"
 
 
 def check_baseline(baseline, input_shape=None, name: str = "baseline"):
@@ -182,7 +180,7 @@ def causal_curve(model, inputs, targets, attributions, mode: str, steps: int = 3
     images = np.where(switched[..., None], e, s).reshape(-1, *x.shape[1:])
     curve = scorer(images, np.repeat(t, steps + 1), output).reshape(len(x), steps + 1)
     fractions = counts / n_feat
-    auc = ((curve[:, 1:] + curve[:, :-1]) / 2 * np.diff(fractions)).sum(1)
+    auc = trapezoid(curve.astype(np.float64), fractions, axis=1)  # the one AUC: SciPy's trapezoid, as PIC
     return CurveResult(auc, curve, fractions, counts)
 
 

@@ -6,7 +6,8 @@
 from __future__ import annotations
 import numpy as np
 import tensorflow as tf
-from .core import Explainer, check_inputs, check_positive_int, check_batch_size, row_chunks, score_and_gradient
+from .core import (Explainer, check_inputs, check_positive_int, check_batch_size, check_positive, check_choice,
+                      row_chunks, score_and_gradient)
 from .integrate import RULES, SEGMENT_RULES, QUADRATURES, check_rule, completeness_gap
 from .engine import precomputed_kernel, run_precomputed, stepped_loop, run_stepped, kept_steps, path_result, PathResult
 from . import baselines as B
@@ -307,9 +308,9 @@ class BlurIG(_PathExplainer):
     def __init__(self, model, max_sigma: float = 50, steps: int = 100, grad_step: float | None = 0.01,
                  sqrt: bool = False, rule: str = "left", batch_size=None, output: str = "logit", preprocess=None):
         super().__init__(model, output=output, batch_size=batch_size, preprocess=preprocess)
-        self.max_sigma = B._check_positive(max_sigma, "max_sigma")
+        self.max_sigma = check_positive(max_sigma, "max_sigma")
         self.steps = check_positive_int(steps, "steps")
-        self.grad_step = None if grad_step is None else B._check_positive(grad_step, "grad_step")
+        self.grad_step = None if grad_step is None else check_positive(grad_step, "grad_step")
         self.sqrt = bool(sqrt)
         self.rule = check_rule(rule, SEGMENT_RULES)
         self._aux = {}
@@ -379,9 +380,9 @@ class SmoothGrad(Explainer):
         inner = explainer_or_model if isinstance(explainer_or_model, Explainer) else VanillaGradient(explainer_or_model)
         super().__init__(inner.adapter, batch_size=inner.batch_size)
         self.inner = inner
-        self.noise = B._check_positive(noise, "noise")
+        self.noise = check_positive(noise, "noise")
         self.samples = check_positive_int(samples, "samples")
-        if kind not in self.KINDS: raise ValueError(f"kind: expected one of {list(self.KINDS)}, got {kind!r}")
+        check_choice(kind, "kind", self.KINDS)
         self.kind, self.seed = kind, seed
         self.multiplies_inputs = inner.multiplies_inputs  # the average of gradients is gradient-type
 
