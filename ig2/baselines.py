@@ -7,12 +7,14 @@ from __future__ import annotations
 import inspect
 import numpy as np
 import tensorflow as tf
-from .core import ModelAdapter, check_inputs, check_positive_int
+from .core import (ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size, check_positive,
+                      check_choice)
+from .paths import GradPath, auto_step_size, check_step_size  # not ig2.methods: no import cycle
 
 # %% auto #0
-__all__ = ['BASELINES', 'black', 'white', 'constant', 'uniform', 'gaussian', 'max_distance', 'blur_matrices', 'spatial_axes',
-           'apply_along', 'gaussian_blur', 'blur', 'check_pool', 'mean', 'sample', 'gradcf', 'make', 'resolve',
-           'baselines_for']
+__all__ = ['BLUR_MODES', 'BASELINES', 'black', 'white', 'constant', 'uniform', 'gaussian', 'max_distance', 'blur_matrices',
+           'spatial_axes', 'apply_along', 'gaussian_blur', 'blur', 'check_pool', 'mean', 'sample', 'gradcf', 'make',
+           'resolve', 'baselines_for']
 
 # %% ../nbs/05_baselines.ipynb #27b3cda9
 def _range(lo, hi):
@@ -64,31 +66,36 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def _check_positive(value, name):
-    if not _is_number(value) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {value!r}")
-    return float(value)
+_check_positive = check_positive  # the old private name, kept for callers
 
 # %% ../nbs/05_baselines.ipynb #45e2b462
-def blur_matrices(n: int, sigmas, truncate: float = 4.0) -> np.ndarray:
-    "`(len(sigmas), n, n)` matrices of 1-D Gaussian blurs with zero padding (SciPy's kernel)."
+BLUR_MODES = ("constant", "nearest")
+
+
+def blur_matrices(n: int, sigmas, truncate: float = 4.0, mode: str = "constant") -> np.ndarray:
+    """`(len(sigmas), n, n)` matrices of 1-D Gaussian blurs (SciPy's kernel). Outside the input, `mode`
+    "constant" reads zeros (SciPy's `mode="constant"`, saliency's Blur IG), "nearest" the edge value."""
+    check_choice(mode, "mode", BLUR_MODES)
     sigmas = np.atleast_1d(np.asarray(sigmas, np.float64))
-    offsets = np.arange(n)[:, None] - np.arange(n)[None, :]
     mats = np.zeros((len(sigmas), n, n))
     for k, s in enumerate(sigmas):
         if s <= 1e-15: mats[k] = np.eye(n); continue
         radius = int(truncate * s + 0.5)
         t = np.arange(-radius, radius + 1)
         kernel = np.exp(-0.5 * (t / s) ** 2); kernel /= kernel.sum()
-        inside = np.abs(offsets) <= radius
-        mats[k][inside] = kernel[offsets[inside] + radius]
+        src = np.arange(n)[:, None] + t[None, :]  # (n, taps): the input index each tap reads
+        weight = np.broadcast_to(kernel, src.shape)
+        if mode == "nearest": src = np.clip(src, 0, n - 1)
+        keep = (src >= 0) & (src < n)  # "constant": taps outside read 0
+        rows = np.broadcast_to(np.arange(n)[:, None], src.shape)
+        np.add.at(mats[k], (rows[keep], src[keep]), weight[keep])
     return mats.astype(np.float32)
 
 
 def spatial_axes(rank: int) -> tuple:
-    "Axes blurred in a batch of rank `rank`: (1, 2) for images (N, H, W, C), else (1,)."
+    "Axes blurred in a batch of rank `rank`: those between the batch and channel axes ((1, 2) for (N, H, W, C)); (1,) for (N, L)."
     if rank < 2: raise ValueError(f"x: expected a batch (N, ...), got rank {rank}")
-    return (1, 2) if rank == 4 else (1,)
+    return tuple(range(1, rank - 1)) if rank > 2 else (1,)
 
 
 def apply_along(x, axis: int, mat):
@@ -102,21 +109,21 @@ def apply_along(x, axis: int, mat):
     return tf.transpose(tf.reshape(out, shape), np.argsort(perm))
 
 
-def gaussian_blur(x, sigma) -> tf.Tensor:
-    "Gaussian blur of a batch in TensorFlow; `sigma` a number or one per row `(N,)`."
+def gaussian_blur(x, sigma, mode: str = "constant") -> tf.Tensor:
+    "Gaussian blur of a batch along its spatial axes in TensorFlow; `sigma` a number or one per row `(N,)`; `mode` the boundary rule."
     x = tf.convert_to_tensor(x, tf.float32)
     sig = np.asarray(sigma, np.float64)
     for axis in spatial_axes(x.shape.rank):
         n = x.shape[axis]
-        mats = blur_matrices(n, sig.ravel())
+        mats = blur_matrices(n, sig.ravel(), mode=mode)
         x = apply_along(x, axis, tf.constant(mats[0] if sig.ndim == 0 else mats))
     return x
 
 
-def blur(x, sigma: float = 5.0) -> np.ndarray:
-    "`x` blurred by a Gaussian of std `sigma` (in samples/pixels) along its spatial axes."
+def blur(x, sigma: float = 5.0, mode: str = "constant") -> np.ndarray:
+    "`x` blurred by a Gaussian of std `sigma` (in samples/pixels) along its spatial axes (zeros outside by default)."
     _check_positive(sigma, "sigma")
-    return gaussian_blur(np.asarray(x, np.float32), sigma).numpy()
+    return gaussian_blur(np.asarray(x, np.float32), sigma, mode).numpy()
 
 # %% ../nbs/05_baselines.ipynb #ebf2ffcb
 def check_pool(pool, x, name: str = "pool") -> np.ndarray:
@@ -141,16 +148,25 @@ def sample(x, pool, n: int = 1, seed: int = 0) -> np.ndarray:
 def gradcf(x, model, references, targets=None, steps: int = 201, step_size="auto", clip=None,
            rep_layer=None, batch_size=None) -> np.ndarray:
     "GradPath end points `(N, R, ...)` of the explicands `x` towards each of R references."
-    from ig2.methods import IG2  # methods imports nothing from here; a local import keeps modules independent
-    ig2 = IG2(model, rep_layer=rep_layer, steps=steps, step_size=step_size, clip=clip, batch_size=batch_size)
-    x, t = ig2.check(x, targets, "x")
-    if references is None: ig2._references(x, [0] * len(x), None)  # the clear error first
-    t = ig2.predicted(x) if t is None else t
-    refs = ig2._references(x, t, references)
+    adapter = model if isinstance(model, ModelAdapter) else ModelAdapter(model, rep_layer=rep_layer)
+    search = GradPath(adapter, steps=steps, clip=clip, batch_size=batch_size)  # checks steps, clip, representation
+    step_size, batch_size = check_step_size(step_size), check_batch_size(batch_size)
+    x = check_inputs(x, "x", adapter.input_shape)
+    t = check_targets(targets, len(x), adapter.n_classes)
+    if references is None: raise ValueError("references: gradcf needs references, an array (R, ...) or a callable (x, target) -> (R, ...)")
+    if callable(references):
+        t = adapter.scores(x, batch_size).argmax(1).astype(np.int32) if t is None else t
+        refs = [check_inputs(references(xi, int(ti)), "references", x.shape[1:]) for xi, ti in zip(x, t)]
+    else: refs = [check_inputs(references, "references", x.shape[1:])] * len(x)
     if len({len(r) for r in refs}) != 1:
         raise ValueError(f"references: expected the same number of references for every input, got {[len(r) for r in refs]}")
-    out, _ = ig2._search(x, t, refs)
-    return out["gradcf"].reshape(len(x), len(refs[0]), *x.shape[1:])
+    r = len(refs[0])
+    reps = adapter.scores_and_reps(np.concatenate(refs), batch_size)[1]
+    eta = np.array([auto_step_size(xi, ri, search.steps) if step_size == "auto" else step_size
+                    for xi, ri in zip(x, refs)], np.float32)
+    t = np.zeros(len(x), np.int32) if t is None else t  # the path does not depend on the target, only its integral
+    out = search.search(np.repeat(x, r, axis=0), reps, np.repeat(t, r), np.repeat(eta, r))
+    return out["gradcf"].reshape(len(x), r, *x.shape[1:])
 
 # %% ../nbs/05_baselines.ipynb #7884ca0e
 BASELINES = {"black": black, "white": white, "constant": constant, "uniform": uniform, "gaussian": gaussian,
@@ -160,7 +176,7 @@ BASELINES = {"black": black, "white": white, "constant": constant, "uniform": un
 def make(name: str, feature_shape=None, **kw):
     """The baseline `name` with keyword arguments `kw` bound: a callable `(x, targets=None) -> baselines`.
     With `feature_shape` (one input's shape) the arguments are checked now, on one zero input."""
-    if name not in BASELINES: raise ValueError(f"baseline: expected one of {list(BASELINES)}, got {name!r}")
+    check_choice(name, "baseline", BASELINES)
     fn = BASELINES[name]
     params = inspect.signature(fn).parameters
     unknown = [k for k in kw if k not in params or k in ("x", "targets")]

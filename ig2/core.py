@@ -11,8 +11,8 @@ import tensorflow as tf
 import keras
 
 # %% auto #0
-__all__ = ['model_layers', 'capture', 'ModelAdapter', 'check_inputs', 'check_targets', 'check_positive_int', 'check_batch_size',
-           'Explainer']
+__all__ = ['model_layers', 'capture', 'check_inputs', 'check_targets', 'check_positive_int', 'check_batch_size', 'check_positive',
+           'check_choice', 'ModelAdapter', 'score_and_gradient', 'row_chunks', 'compiled_cache', 'Explainer']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def model_layers(model: keras.Model) -> list:
@@ -48,105 +48,6 @@ def capture(*layers):
             for layer in patched: del layer.call
 
 # %% ../nbs/00_core.ipynb #a458cf3c
-def _is_softmax(activation) -> bool:
-    return getattr(activation, "__name__", None) == "softmax"
-
-
-class ModelAdapter:
-    "Target scores (logits by default) and representations of a Keras 3 classifier, for tracing."
-    def __init__(self, model: keras.Model, rep_layer=None, output: str = "logit", preprocess=None):
-        if not isinstance(model, keras.Model):
-            raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
-        if output not in ("logit", "probability"):
-            raise ValueError(f"output: expected 'logit' or 'probability', got {output!r}")
-        if preprocess is not None and not callable(preprocess):
-            raise ValueError(f"preprocess: expected a callable or None, got {type(preprocess).__name__}")
-        self.model, self.output, self.preprocess, self.rep_layer = model, output, preprocess, rep_layer
-        layers = model_layers(model)
-        dense = [l for l in layers if isinstance(l, keras.layers.Dense)]
-        # no Dense: the classifier is the last 1x1 convolution (MobileNet v1/v3 heads)
-        conv = [l for l in layers if isinstance(l, keras.layers.Conv2D) and tuple(l.kernel_size) == (1, 1)]
-        self.head = dense[-1] if dense else conv[-1] if conv else None
-        last = layers[-1] if layers else None
-        # the layer whose input is the logit vector, when the model ends in a softmax
-        self.softmax_layer = None
-        if isinstance(last, keras.layers.Softmax) or (
-                isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)):
-            self.softmax_layer = last
-        self.softmax_head = (last is self.head and isinstance(self.head, keras.layers.Dense)
-                             and _is_softmax(self.head.activation))
-        self._rep_from = self._resolve_rep_layer(rep_layer, layers)
-        self.input_shape = self._known_input_shape(model)
-        if preprocess is not None: self._check_preprocess()
-        self.n_classes = self._known_n_classes(model)
-
-    def _check_preprocess(self):
-        "A preprocess must map a batch to a batch of the same size (checked on two zero inputs)."
-        if self.input_shape is None: return
-        n = tf.shape(self.preprocess(tf.zeros((2, *self.input_shape))))[0]
-        if int(n) != 2:
-            raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
-
-    def _resolve_rep_layer(self, rep_layer, layers):
-        if rep_layer is None:
-            if self.head is None:
-                raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
-                                 "the model has none: pass rep_layer='<layer name>' or a callable")
-            return ("input", self.head)
-        if callable(rep_layer) and not isinstance(rep_layer, str):
-            return ("callable", rep_layer)
-        if isinstance(rep_layer, str):
-            named = [l for l in layers if l.name == rep_layer]
-            if not named:
-                raise ValueError(f"rep_layer: no layer named {rep_layer!r}; the model's layers are "
-                                 f"{[l.name for l in layers]}")
-            return ("output", named[0])
-        raise ValueError(f"rep_layer: expected None, a layer name or a callable, got {type(rep_layer).__name__}")
-
-    @staticmethod
-    def _known_input_shape(model):
-        try: shape = model.inputs[0].shape[1:]
-        except (AttributeError, IndexError, TypeError, ValueError): return None
-        return tuple(shape) if all(d is not None for d in shape) else None
-
-    def _known_n_classes(self, model):
-        try: n = model.outputs[0].shape[-1]
-        except (AttributeError, IndexError, TypeError, ValueError): n = None
-        if n is None and self.input_shape is not None:  # subclassed model: one small call settles it
-            n = self.scores(np.zeros((1, *self.input_shape), "float32")).shape[-1]
-        return None if n is None else int(n)
-
-    def forward(self, x):
-        "Target-score vector `(N, C)` and flattened representation `(N, D)` of `x`, in one model call."
-        kind, rep_src = self._rep_from
-        watch = [l for l in (self.head, self.softmax_layer, rep_src if kind != "callable" else None) if l is not None]
-        z = self.preprocess(x) if self.preprocess is not None else x
-        with capture(*watch) as seen:
-            out = self.model(z, training=False)
-        if self.output == "probability": scores = out
-        elif self.softmax_layer is not None: scores = seen(self.softmax_layer, "input")
-        elif self.softmax_head:
-            scores = tf.matmul(seen(self.head, "input"), self.head.kernel)
-            if self.head.use_bias: scores = scores + self.head.bias
-        else: scores = out
-        rep = rep_src(z) if kind == "callable" else seen(rep_src, kind)
-        return scores, tf.reshape(rep, (tf.shape(rep)[0], -1))
-
-    @tf.function(reduce_retracing=True)
-    def _scores_rep(self, x): return self.forward(x)
-
-    def scores(self, x, batch_size=None) -> np.ndarray:
-        "Target-score vectors of a batch, as numpy, computed in chunks of `batch_size` rows."
-        return self.scores_and_reps(x, batch_size)[0]
-
-    def scores_and_reps(self, x, batch_size=None):
-        "Target-score vectors and representations of a batch, as numpy arrays."
-        x = np.asarray(x, np.float32)
-        size = len(x) if not batch_size else batch_size
-        outs = [self._scores_rep(tf.constant(x[i:i + size])) for i in range(0, len(x), max(size, 1))]
-        return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
-
-# %% ../nbs/00_core.ipynb #3981d44c
 def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
     "`x` as a float32 batch: floating dtype, finite, and `feature_shape` per sample when given."
     arr = np.asarray(x)
@@ -192,7 +93,173 @@ def check_batch_size(batch_size):
     "None (everything in one pass) or an integer >= 1."
     return None if batch_size is None else check_positive_int(batch_size, "batch_size")
 
-# %% ../nbs/00_core.ipynb #8372e4f1
+
+def check_positive(value, name: str) -> float:
+    "`value` as a positive finite float, or a ValueError naming `name`."
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name: str, allowed):
+    "`value` if it is one of `allowed` (a registry's names), or a ValueError naming `name` and listing them."
+    allowed = list(allowed)
+    if not isinstance(value, (str, int, np.integer)) or value not in allowed:
+        raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
+    return value
+
+# %% ../nbs/00_core.ipynb #b2bac147
+def _is_softmax(activation) -> bool:
+    return getattr(activation, "__name__", None) == "softmax"
+
+
+class ModelAdapter:
+    """The scorer of a Keras 3 classifier: target scores (logits by default), `preprocess`, chunked calls and
+    the compiled score-and-gradient function; the representation `f~` is resolved only when asked for."""
+    def __init__(self, model: keras.Model, rep_layer=None, output: str = "logit", preprocess=None):
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
+        check_choice(output, "output", ("logit", "probability"))
+        if preprocess is not None and not callable(preprocess):
+            raise ValueError(f"preprocess: expected a callable or None, got {type(preprocess).__name__}")
+        self.model, self.output, self.preprocess, self.rep_layer = model, output, preprocess, rep_layer
+        layers = model_layers(model)
+        dense = [l for l in layers if isinstance(l, keras.layers.Dense)]
+        # no Dense: the classifier is the last 1x1 convolution (MobileNet v1/v3 heads)
+        conv = [l for l in layers if isinstance(l, keras.layers.Conv2D) and tuple(l.kernel_size) == (1, 1)]
+        self.head = dense[-1] if dense else conv[-1] if conv else None
+        last = layers[-1] if layers else None
+        # the layer whose input is the logit vector, when the model ends in a softmax
+        self.softmax_layer = None
+        if isinstance(last, keras.layers.Softmax) or (
+                isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)):
+            self.softmax_layer = last
+        self.softmax_head = (last is self.head and isinstance(self.head, keras.layers.Dense)
+                             and _is_softmax(self.head.activation))
+        self._rep_from = self._resolve_rep_layer(rep_layer, layers)
+        self.input_shape = self._known_input_shape(model)
+        if preprocess is not None: self._check_preprocess()
+        self.n_classes = self._known_n_classes(model)
+
+    def _check_preprocess(self):
+        "A preprocess must map a batch to a batch of the same size (checked on two zero inputs)."
+        if self.input_shape is None: return
+        n = tf.shape(self.preprocess(tf.zeros((2, *self.input_shape))))[0]
+        if int(n) != 2:
+            raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
+
+    def _resolve_rep_layer(self, rep_layer, layers):
+        if rep_layer is None:  # no head: fine for scoring; `require_representation` says so when one is needed
+            return ("input", self.head) if self.head is not None else ("missing", None)
+        if callable(rep_layer) and not isinstance(rep_layer, str):
+            return ("callable", rep_layer)
+        if isinstance(rep_layer, str):
+            named = [l for l in layers if l.name == rep_layer]
+            if not named:
+                raise ValueError(f"rep_layer: no layer named {rep_layer!r}; the model's layers are "
+                                 f"{[l.name for l in layers]}")
+            return ("output", named[0])
+        raise ValueError(f"rep_layer: expected None, a layer name or a callable, got {type(rep_layer).__name__}")
+
+    def require_representation(self):
+        "Raise a ValueError unless a representation is defined (IG², GradCFE and the region method need one)."
+        if self._rep_from[0] == "missing":
+            raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
+                             "the model has none: pass rep_layer='<layer name>' or a callable")
+        return self
+
+    @staticmethod
+    def _known_input_shape(model):
+        try: shape = model.inputs[0].shape[1:]
+        except (AttributeError, IndexError, TypeError, ValueError): return None
+        return tuple(shape) if all(d is not None for d in shape) else None
+
+    def _known_n_classes(self, model):
+        try: n = model.outputs[0].shape[-1]
+        except (AttributeError, IndexError, TypeError, ValueError): n = None
+        if n is None and self.input_shape is not None:  # subclassed model: one small call settles it
+            n = self.scores(np.zeros((1, *self.input_shape), "float32")).shape[-1]
+        return None if n is None else int(n)
+
+    def _run(self, x, rep_src=None):
+        "The model on `x` (after `preprocess`): its target-score vectors and, if asked, a captured layer."
+        watch = [l for l in (self.head, self.softmax_layer, rep_src) if l is not None]
+        z = self.preprocess(x) if self.preprocess is not None else x
+        with capture(*watch) as seen:
+            out = self.model(z, training=False)
+        if self.output == "probability": scores = out
+        elif self.softmax_layer is not None: scores = seen(self.softmax_layer, "input")
+        elif self.softmax_head:
+            scores = tf.matmul(seen(self.head, "input"), self.head.kernel)
+            if self.head.use_bias: scores = scores + self.head.bias
+        else: scores = out
+        return scores, z, seen
+
+    def logits(self, x):
+        "Target-score vectors `(N, C)` of `x` (traceable); no representation needed."
+        return self._run(x)[0]
+
+    def forward(self, x):
+        "Target-score vector `(N, C)` and flattened representation `(N, D)` of `x`, in one model call."
+        kind, rep_src = self.require_representation()._rep_from
+        scores, z, seen = self._run(x, rep_src if kind != "callable" else None)
+        rep = rep_src(z) if kind == "callable" else seen(rep_src, kind)
+        return scores, tf.reshape(rep, (tf.shape(rep)[0], -1))
+
+    def compiled(self, key, build, needs_rep: bool = False):
+        "`build()` once per model, output, preprocess (and representation if `needs_rep`) and `key`."
+        return compiled_cache(self, key, build, needs_rep)
+
+    def score_grad(self, x, targets):
+        "Target scores `(N,)` and their input gradients of a batch (compiled once per model; tensors in and out)."
+        fn = self.compiled("score_grad", lambda: tf.function(
+            lambda x, t: score_and_gradient(self.logits, x, t), reduce_retracing=True))
+        return fn(x, targets)
+
+    def scores(self, x, batch_size=None) -> np.ndarray:
+        "Target-score vectors of a batch, as numpy, computed in chunks of `batch_size` rows."
+        fn = self.compiled("scores", lambda: tf.function(self.logits, reduce_retracing=True))
+        x = np.asarray(x, np.float32)
+        return np.concatenate([fn(tf.constant(x[s])).numpy() for s in row_chunks(len(x), batch_size)])
+
+    def scores_and_reps(self, x, batch_size=None):
+        "Target-score vectors and representations of a batch, as numpy arrays."
+        fn = self.compiled("scores_reps", lambda: tf.function(self.forward, reduce_retracing=True), needs_rep=True)
+        x = np.asarray(x, np.float32)
+        outs = [fn(tf.constant(x[s])) for s in row_chunks(len(x), batch_size)]
+        return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
+
+
+def score_and_gradient(logits, points, targets):
+    "Target scores `(m,)` of `logits(points)` and their gradients `(m, ...)` at `points`, one batched pass."
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        s = tf.gather(logits(points), targets, batch_dims=1)
+    return s, tape.gradient(s, points)
+
+
+def row_chunks(n_rows: int, size=None, overlap: int = 0) -> list:
+    "Slices of at most `size` rows (None: all) covering `range(n_rows)`; consecutive slices share `overlap` rows."
+    size = n_rows if not size else size
+    if n_rows <= size: return [slice(0, n_rows)]
+    step = size - overlap
+    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows - overlap, step)]
+
+# %% ../nbs/00_core.ipynb #9aa86ada
+_CACHE_LOCK = threading.Lock()
+
+
+def compiled_cache(adapter, key, build, needs_rep: bool = False):
+    "The function `build()` made once for `adapter`'s model, output, preprocess, representation (if needed) and `key`."
+    scope = None if type(adapter) is ModelAdapter else adapter  # a subclass's forward differs: its own functions
+    full = (scope, adapter.output, adapter.preprocess, adapter._rep_from if needs_rep else None, key)
+    store = adapter.model.__dict__.setdefault("_ig2_compiled", {})  # plain dict on the model: not Keras-tracked
+    with _CACHE_LOCK:
+        if full not in store: store[full] = build()
+        return store[full]
+
+# %% ../nbs/00_core.ipynb #a91deaef
 class Explainer:
     "Base class: checks inputs and targets, then calls `_explain` of the subclass."
     multiplies_inputs: bool = True  # attributions carry the input difference (IG-type); False for gradient-type maps

@@ -4,11 +4,15 @@
 
 # %% ../nbs/01_integrate.ipynb #9af155c7
 from __future__ import annotations
+from dataclasses import dataclass
+from typing import Callable
 import numpy as np
 import tensorflow as tf
+from .core import check_choice
 
 # %% auto #0
-__all__ = ['RULES', 'left_rule', 'right_rule', 'trapezoid_rule', 'idgi_rule', 'check_rule', 'completeness_gap', 'relative_gap']
+__all__ = ['RULES', 'SEGMENT_RULES', 'QUADRATURES', 'left_rule', 'right_rule', 'trapezoid_rule', 'idgi_rule', 'Rule',
+           'check_rule', 'completeness_gap', 'relative_gap']
 
 # %% ../nbs/01_integrate.ipynb #8e62fdf4
 def left_rule(delta, grad_a, grad_b, score_a, score_b): return delta * grad_a
@@ -22,16 +26,54 @@ def idgi_rule(delta, grad_a, grad_b, score_a, score_b):
     share = tf.math.divide_no_nan(g2, total)  # a zero gradient row gets nothing instead of NaN
     return share * tf.cast(tf.convert_to_tensor(score_a) - score_b, share.dtype)
 
-RULES = {"left": left_rule, "right": right_rule, "trapezoid": trapezoid_rule, "idgi": idgi_rule}
+# %% ../nbs/01_integrate.ipynb #c5a03a28
+def _uniform(offset):
+    def nodes(steps):
+        k = np.arange(steps, dtype=np.float64)
+        return (k + offset) / steps, np.full(steps, 1 / steps)
+    return nodes
+
+
+def _trapezoid_nodes(steps):
+    w = np.full(steps + 1, 1 / steps); w[0] = w[-1] = 0.5 / steps
+    return np.arange(steps + 1) / steps, w
+
+
+def _gauss_legendre_nodes(steps):
+    t, w = np.polynomial.legendre.leggauss(steps)
+    return (t + 1) / 2, w / 2
+
+# %% ../nbs/01_integrate.ipynb #6c7178c6
+@dataclass(frozen=True)
+class Rule:
+    "An integration rule: a segment form for consecutive points of any path and/or straight-line quadrature nodes."
+    name: str
+    segment: Callable | None = None   # (delta, grad_a, grad_b, score_a, score_b) -> contribution
+    nodes: Callable | None = None     # steps -> (a, w), a = 1 at the explicand
+
+    def __call__(self, delta, grad_a, grad_b, score_a, score_b):
+        if self.segment is None: raise ValueError(f"rule: {self.name!r} has no segment form (straight lines only)")
+        return self.segment(delta, grad_a, grad_b, score_a, score_b)
+
+    def quadrature(self, steps: int):
+        "Nodes `a` (1 = the explicand) and weights, from the explicand outwards, as float64 arrays."
+        a, w = self.nodes(steps)
+        return a[::-1].copy(), w[::-1].copy()
+
+
+RULES = {r.name: r for r in (
+    Rule("left", left_rule, _uniform(1.0)), Rule("right", right_rule, _uniform(0.0)),
+    Rule("trapezoid", trapezoid_rule, _trapezoid_nodes), Rule("riemann_middle", None, _uniform(0.5)),
+    Rule("gausslegendre", None, _gauss_legendre_nodes), Rule("idgi", idgi_rule, None))}
+SEGMENT_RULES = tuple(n for n, r in RULES.items() if r.segment is not None)   # any path
+QUADRATURES = tuple(n for n, r in RULES.items() if r.nodes is not None)       # straight lines
 
 
 def check_rule(rule: str, allowed=None) -> str:
-    "`rule` if it names a known segment rule, else a ValueError listing them."
-    allowed = list(RULES) if allowed is None else list(allowed)
-    if rule not in allowed: raise ValueError(f"rule: expected one of {allowed}, got {rule!r}")
-    return rule
+    "`rule` if it is in `allowed` (default: every rule of the table), else a ValueError listing them."
+    return check_choice(rule, "rule", RULES if allowed is None else allowed)
 
-# %% ../nbs/01_integrate.ipynb #c5a03a28
+# %% ../nbs/01_integrate.ipynb #5d2859b8
 def completeness_gap(attributions, score_x, score_baseline) -> np.ndarray:
     "Per row: sum of attributions minus the score difference `score_x - score_baseline`."
     a = np.asarray(attributions)

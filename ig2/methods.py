@@ -9,34 +9,13 @@ import numpy as np
 from .core import Explainer, ModelAdapter, check_inputs, check_positive_int
 from .paths import GradPath, auto_step_size, check_step_size
 from .integrate import completeness_gap
+from .engine import PathResult, path_result
 
 # %% auto #0
-__all__ = ['PathResult', 'IG2', 'GradCFE', 'OtherClassReferences', 'RelevantReferences', 'VanillaGradient', 'GradientInput',
-           'IntegratedGradients', 'ExpectedGradients', 'GuidedIG', 'BlurIG', 'SmoothGrad']
+__all__ = ['IG2', 'GradCFE', 'OtherClassReferences', 'RelevantReferences', 'VanillaGradient', 'GradientInput',
+           'IntegratedGradients', 'ExpectedGradients', 'GuidedIG', 'BlurIG', 'SmoothGrad', 'PathResult']
 
 # %% ../nbs/04_methods.ipynb #a39350d2
-@dataclass
-class PathResult:
-    "Everything IG² computed for one explicand; arrays indexed by reference r and step j."
-    explicand: np.ndarray         # x, shape S
-    target: int
-    references: np.ndarray        # (R, *S)
-    attribution: np.ndarray       # mean over references, S
-    per_reference: np.ndarray     # (R, *S)
-    gradcf: np.ndarray            # (R, *S): the end points of the paths
-    scores: np.ndarray            # (K+1, R): target score f_t(g_j)
-    rep_distance: np.ndarray      # (K+1, R): ||f~(g_j) - f~(x_r)||
-    completeness_gap: np.ndarray  # (R,): sum(attr_r) - (f_t(x) - f_t(GradCF_r))
-    step_size: float
-    rule: str
-    steps_kept: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # (M,): j of each kept point
-    path: np.ndarray | None = None        # (M, R, *S) when kept
-    cumulative: np.ndarray | None = None  # (M, R, *S): attribution accumulated up to each kept point
-
-    @property
-    def steps(self) -> int: return len(self.scores) - 1
-
-
 class IG2(Explainer):
     "Integrated Gradients on the Iterative Gradient path (IG²)."
     def __init__(self, model, rep_layer=None, steps: int = 201, step_size="auto", clip=None, rule: str = "left",
@@ -93,12 +72,20 @@ class IG2(Explainer):
         keep_every = 1 if keep_path is True else 0 if keep_path is False else check_positive_int(keep_path, "keep_path")
         t, refs = self._targets_and_references(xb, t, references)
         out, _ = self._search(xb, t, refs, keep_every)
-        gap = completeness_gap(out["attribution"], out["scores"][0], out["scores"][-1])
-        return PathResult(explicand=xb[0], target=int(t[0]), references=refs[0],
-                          attribution=out["attribution"].mean(0), per_reference=out["attribution"],
-                          gradcf=out["gradcf"], scores=out["scores"], rep_distance=out["rep_distance"],
-                          completeness_gap=gap, step_size=float(out["step_size"][0]), rule=self.gradpath.rule,
-                          steps_kept=out["steps_kept"], path=out.get("path"), cumulative=out.get("cumulative"))
+        return path_result(xb[0], t[0], out["gradcf"], out["attribution"], out["scores"], out["scores"][0],
+                           out["scores"][-1], self.gradpath.rule, "IG2", steps_kept=out["steps_kept"],
+                           path=out.get("path"), cumulative=out.get("cumulative"), references=refs[0],
+                           rep_distance=out["rep_distance"], step_size=float(out["step_size"][0]))
+
+    def explain_with_delta(self, inputs, targets=None, references=None):
+        "Attributions and the completeness gap `sum(attr) - (f_t(x) - mean_r f_t(GradCF_r))` per input."
+        x, t = self.check(inputs, targets)
+        t, refs = self._targets_and_references(x, t, references)
+        out, owner = self._search(x, t, refs)
+        attr = _mean_by_owner(out["attribution"], owner, len(x))  # IG² attributions (also for GradCFE)
+        mean_end = _mean_by_owner(out["scores"][-1][:, None], owner, len(x))[:, 0]
+        first = np.searchsorted(owner, np.arange(len(x)))  # each explicand's first row: f_t(x) is scores[0] there
+        return attr, completeness_gap(attr, out["scores"][0][first], mean_end)
 
 
 def _mean_by_owner(rows, owner, n):
@@ -158,4 +145,4 @@ class RelevantReferences:
 from .pathmethods import (VanillaGradient, GradientInput, IntegratedGradients, ExpectedGradients, GuidedIG,
                              BlurIG, SmoothGrad)
 _all_ = ["VanillaGradient", "GradientInput", "IntegratedGradients", "ExpectedGradients", "GuidedIG", "BlurIG",
-         "SmoothGrad"]
+         "SmoothGrad", "PathResult"]

@@ -10,7 +10,8 @@ import numpy as np
 from scipy.integrate import trapezoid
 import tensorflow as tf
 import keras
-from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size
+from .core import ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size, check_choice
+from . import baselines as B
 
 # %% auto #0
 __all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'Scorer', 'prepare', 'feature_map', 'blurred', 'check_baseline', 'make_baseline',
@@ -19,19 +20,14 @@ __all__ = ['REMOVAL_TARGETS', 'PIC_THRESHOLDS', 'Scorer', 'prepare', 'feature_ma
            'mu_fidelity', 'infidelity', 'max_sensitivity', 'pointing_game', 'energy_in_mask']
 
 # %% ../nbs/07_metrics.ipynb #83717f31
-def _no_rep(z):
-    "A representation nobody reads: metrics need scores only, and ModelAdapter needs a representation."
-    return tf.zeros((tf.shape(z)[0], 1))
-
-
 _ADAPTERS = weakref.WeakKeyDictionary()
 
 
 def _adapter(model):
-    "One ModelAdapter per Keras model, so its compiled scoring function is traced once, not once per metric call."
+    "One ModelAdapter per Keras model (scores only: no representation is asked for), built once per model."
     try: return _ADAPTERS[model]
-    except KeyError: return _ADAPTERS.setdefault(model, ModelAdapter(model, rep_layer=_no_rep))
-    except TypeError: return ModelAdapter(model, rep_layer=_no_rep)
+    except KeyError: return _ADAPTERS.setdefault(model, ModelAdapter(model))
+    except TypeError: return ModelAdapter(model)
 
 
 class Scorer:
@@ -69,9 +65,7 @@ def _softmax(z):
 
 
 def _check_output(output):
-    if output not in ("logit", "probability"):
-        raise ValueError(f"output: expected 'logit' or 'probability', got {output!r}")
-    return output
+    return check_choice(output, "output", ("logit", "probability"))
 
 
 def prepare(model, inputs, targets, attributions=None, batch_size=None):
@@ -103,11 +97,10 @@ REMOVAL_TARGETS = ("zeros", "blur", "mean")
 
 
 def blurred(x, sigma: float = 5.0) -> np.ndarray:
-    "A Gaussian blur of every input over its spatial axes (not the batch or channel axes)."
-    from scipy.ndimage import gaussian_filter
+    "A Gaussian blur of every input over its spatial axes (not the batch or channel axes), edge values outside."
     x = np.asarray(x, np.float32)
     if x.ndim == 2: raise ValueError("baseline: 'blur' needs inputs with spatial axes (N, ..., C), got tabular inputs")
-    return gaussian_filter(x, sigma=(0, *[sigma] * (x.ndim - 2), 0), mode="nearest").astype(np.float32)
+    return B.blur(x, sigma, mode="nearest")  # ig2's one Gaussian blur (ig2.baselines), boundary rule "nearest"
 
 
 def check_baseline(baseline, input_shape=None, name: str = "baseline"):
@@ -185,7 +178,7 @@ def causal_curve(model, inputs, targets, attributions, mode: str, steps: int = 3
     images = np.where(switched[..., None], e, s).reshape(-1, *x.shape[1:])
     curve = scorer(images, np.repeat(t, steps + 1), output).reshape(len(x), steps + 1)
     fractions = counts / n_feat
-    auc = ((curve[:, 1:] + curve[:, :-1]) / 2 * np.diff(fractions)).sum(1)
+    auc = trapezoid(curve.astype(np.float64), fractions, axis=1)  # the one AUC: SciPy's trapezoid, as PIC
     return CurveResult(auc, curve, fractions, counts)
 
 
@@ -340,11 +333,11 @@ def aic(model, inputs, targets, attributions, **kw) -> PicResult:
 # %% ../nbs/07_metrics.ipynb #ff73d5d0
 def completeness_gap(model, inputs, targets, attributions, baselines=0.0, relative: bool = False,
                      batch_size=None) -> np.ndarray:
-    "`f_t(x) - f_t(baseline) - sum(attributions)` per explicand (target logits); divided by `|f_t(x) - f_t(b)|` if `relative`."
+    "`sum(attributions) - (f_t(x) - f_t(baseline))` per explicand (target logits, Captum's sign); divided by `|f_t(x) - f_t(b)|` if `relative`."
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     b = make_baseline(x, baselines, "baselines")
     fx, fb = scorer(np.concatenate([x, b]), np.r_[t, t], "logit").reshape(2, -1)
-    gap = (fx - fb) - a.reshape(len(a), -1).sum(1)
+    gap = a.reshape(len(a), -1).sum(1) - (fx - fb)
     return np.abs(gap) / np.maximum(np.abs(fx - fb), 1e-12) if relative else gap
 
 # %% ../nbs/07_metrics.ipynb #6beb3921

@@ -6,55 +6,26 @@
 from __future__ import annotations
 import numpy as np
 import tensorflow as tf
-from .core import Explainer, check_inputs, check_positive_int, check_batch_size
-from .integrate import RULES, completeness_gap
+from .core import (Explainer, check_inputs, check_positive_int, check_batch_size, check_positive, check_choice,
+                      row_chunks, score_and_gradient)
+from .integrate import RULES, SEGMENT_RULES, QUADRATURES, check_rule, completeness_gap
+from .engine import precomputed_kernel, run_precomputed, stepped_loop, run_stepped, kept_steps, path_result, PathResult
 from . import baselines as B
 
 # %% auto #0
-__all__ = ['QUADRATURES', 'IG_RULES', 'VanillaGradient', 'GradientInput', 'quadrature', 'check_ig_rule', 'IntegratedGradients',
+__all__ = ['IG_RULES', 'VanillaGradient', 'GradientInput', 'quadrature', 'check_ig_rule', 'IntegratedGradients',
            'ExpectedGradients', 'GuidedIG', 'BlurIG', 'SmoothGrad']
 
 # %% ../nbs/06_pathmethods.ipynb #4880d9f5
-def _score_grad(forward, points, targets):
-    "Target scores `(m,)` and their gradients `(m, ...)` at `points`, one batched pass."
-    with tf.GradientTape() as tape:
-        tape.watch(points)
-        s = tf.gather(forward(points)[0], targets, batch_dims=1)
-    return s, tape.gradient(s, points)
-
-
-def _per_row(v, rank):
-    "Reshape a `(m,)` vector to broadcast against rows of rank `rank`."
-    return tf.reshape(v, [-1] + [1] * (rank - 1))
-
-
-def _chunks(n_rows: int, size, overlap: int = 0):
-    "Slices of at most `size` rows covering `range(n_rows)`; consecutive slices share `overlap` rows."
-    size = n_rows if not size else size
-    if n_rows <= size: return [slice(0, n_rows)]
-    step = size - overlap
-    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows - overlap, step)]
-
-
-def _cached(adapter, key, build):
-    "A compiled kernel kept on the model adapter, so that explainers of one model share their traces."
-    cache = adapter.__dict__.setdefault("_pathmethods_kernels", {})
-    if key not in cache: cache[key] = build()
-    return cache[key]
-
-
 class _GradientExplainer(Explainer):
-    "An explainer that needs target gradients; `_grad` is compiled once per model adapter."
+    "An explainer that needs target gradients, from the adapter's compiled score-and-gradient function."
     def __init__(self, model, output="logit", batch_size=None, preprocess=None):
         super().__init__(model, output=output, batch_size=batch_size, preprocess=preprocess)
-        forward = self.adapter.forward
-        self._grad = _cached(self.adapter, "grad",
-                             lambda: tf.function(lambda x, t: _score_grad(forward, x, t), reduce_retracing=True))
 
     def gradients(self, x, targets) -> np.ndarray:
         "Input gradients of the target scores, in chunks of `batch_size` rows."
-        return np.concatenate([self._grad(tf.constant(x[s]), tf.constant(targets[s], tf.int32))[1].numpy()
-                               for s in _chunks(len(x), self.batch_size)])
+        return np.concatenate([self.adapter.score_grad(tf.constant(x[s]), tf.constant(targets[s], tf.int32))[1].numpy()
+                               for s in row_chunks(len(x), self.batch_size)])
 
 # %% ../nbs/06_pathmethods.ipynb #5055f029
 class VanillaGradient(_GradientExplainer):
@@ -70,79 +41,65 @@ class GradientInput(_GradientExplainer):
 
 # %% ../nbs/06_pathmethods.ipynb #d17f1650
 def quadrature(rule: str, steps: int):
-    "Nodes `a` in [0, 1] (1 = the explicand) and weights of a straight-line quadrature rule."
-    k = np.arange(steps, dtype=np.float64)
-    if rule == "left": a, w = (k + 1) / steps, np.full(steps, 1 / steps)
-    elif rule == "right": a, w = k / steps, np.full(steps, 1 / steps)
-    elif rule == "riemann_middle": a, w = (k + 0.5) / steps, np.full(steps, 1 / steps)
-    elif rule == "trapezoid":
-        a, w = np.arange(steps + 1) / steps, np.full(steps + 1, 1 / steps)
-        w[0] = w[-1] = 0.5 / steps
-    elif rule == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(steps)
-        a, w = (nodes + 1) / 2, weights / 2
-    else: raise ValueError(f"rule: expected one of {list(QUADRATURES)}, got {rule!r}")
-    return a[::-1].copy(), w[::-1].copy()  # from the explicand outwards
+    "Nodes `a` in [0, 1] (1 = the explicand) and weights of a straight-line quadrature rule of `ig2.integrate.RULES`."
+    return RULES[check_rule(rule, QUADRATURES)].quadrature(steps)
 
 
-QUADRATURES = ("left", "right", "trapezoid", "riemann_middle", "gausslegendre")
-IG_RULES = QUADRATURES + tuple(r for r in RULES if r not in QUADRATURES)
+IG_RULES = tuple(RULES)  # every rule of the table works on the straight line
 
 
 def check_ig_rule(rule: str) -> str:
-    "A straight-line rule: a quadrature or any segment rule of `ig2.integrate.RULES`."
-    allowed = QUADRATURES + tuple(r for r in RULES if r not in QUADRATURES)
-    if rule not in allowed: raise ValueError(f"rule: expected one of {list(allowed)}, got {rule!r}")
-    return rule
+    "A straight-line rule: any rule of `ig2.integrate.RULES`."
+    return check_rule(rule, IG_RULES)
 
 # %% ../nbs/06_pathmethods.ipynb #0c1dab0a
-def _line_points(x, bases, owner, base, a):
-    "Points `b + a (x - b)` of the rows and the direction `x - b`."
-    diff = tf.gather(x, owner) - tf.gather(bases, base)
-    return tf.gather(bases, base) + _per_row(a, x.shape.rank) * diff, diff
+def _line(direction: bool):
+    "Points `b + a (x - b)` of straight-line rows, and `x - b` when `direction` (quadrature weights)."
+    def points(x, bases, owner, param):
+        base, a = param
+        b = tf.gather(bases, base)
+        diff = tf.gather(x, owner) - b
+        return b + tf.reshape(a, [-1] + [1] * (x.shape.rank - 1)) * diff, diff if direction else None
+    return points
 
 
-def _quadrature_kernel(forward):
-    @tf.function(reduce_retracing=True)
-    def run(x, bases, targets, owner, base, a, w):
-        pts, diff = _line_points(x, bases, owner, base, a)
-        s, g = _score_grad(forward, pts, tf.gather(targets, owner))
-        contrib = _per_row(w, x.shape.rank) * diff * g
-        return tf.math.unsorted_segment_sum(contrib, owner, tf.shape(x)[0]), s
-    return run
+_LINE, _LINE_POINTS = _line(True), _line(False)
 
 
-def _segment_kernel(forward, rule, make_points):
-    @tf.function(reduce_retracing=True)
-    def run(x, aux, targets, owner, param, w, link):
-        pts, delta = make_points(x, aux, owner, param)
-        s, g = _score_grad(forward, pts, tf.gather(targets, owner))
-        r = x.shape.rank
-        delta = pts[:-1] - pts[1:] if delta is None else delta[:-1]
-        contrib = rule(delta, g[:-1], g[1:], _per_row(s[:-1], r), _per_row(s[1:], r))
-        contrib = contrib * _per_row(w[:-1] * link[:-1], r)
-        return tf.math.unsorted_segment_sum(contrib, owner[:-1], tf.shape(x)[0]), s
-    return run
+def _line_rows(n: int, r: int, rule: str, steps: int):
+    "Rows `(owner, (base, a), w, link)` of n explicands x r baselines; `link` is None for a quadrature."
+    if rule in QUADRATURES:
+        a, w = quadrature(rule, steps)
+        base = np.repeat(np.arange(n * r), len(a))
+        return base // r, (base, np.tile(a, n * r).astype(np.float32)), np.tile(w / r, n * r), None
+    k = steps + 1  # points g_0 = x ... g_K = b of every path
+    base = np.repeat(np.arange(n * r), k)
+    a = np.tile(1 - np.arange(k) / steps, n * r).astype(np.float32)
+    link = np.tile(np.r_[np.ones(k - 1), 0], n * r)
+    return base // r, (base, a), np.full(len(base), 1 / r), link
 
 
-def _run_segments(kernel, x, aux, targets, owner, param, w, link, batch_size):
-    "Run a segment kernel over row chunks that overlap by one row; the sum per explicand."
-    total = np.zeros(x.shape, np.float64)
-    size = None if not batch_size else max(batch_size, 2)
-    for sl in _chunks(len(owner), size, overlap=1):
-        link_c = link[sl].copy(); link_c[-1] = 0  # the chunk's last row starts no segment here
-        out, _ = kernel(tf.constant(x), aux, tf.constant(targets, tf.int32), tf.constant(owner[sl], tf.int32),
-                        param(sl), tf.constant(w[sl], tf.float32), tf.constant(link_c, tf.float32))
-        total += out.numpy()
-    return total.astype(np.float32)
+def _path_arrays(contrib, scores, points, n_paths, segments, keep_every):
+    "Per-path arrays of a precomputed kernel's detail (rows in path order): attribution, scores, kept points, cumulative."
+    k = len(scores) // n_paths
+    if segments: contrib = np.concatenate([contrib, np.zeros_like(contrib[:1])])  # the last point starts no segment
+    c = contrib.reshape(n_paths, k, *contrib.shape[1:]).astype(np.float64)
+    cum = np.cumsum(c, axis=1)
+    if segments: cum = np.concatenate([np.zeros_like(cum[:, :1]), cum[:, :-1]], axis=1)  # up to point j, not past it
+    kept = kept_steps(k - 1, keep_every)
+    swap = lambda v: np.swapaxes(v, 0, 1)  # (paths, points, ...) -> (points, paths, ...)
+    return dict(per_path=c.sum(1).astype(np.float32), scores=swap(scores.reshape(n_paths, k)), steps_kept=kept,
+                path=swap(points.reshape(n_paths, k, *points.shape[1:]))[kept] if keep_every else None,
+                cumulative=swap(cum)[kept].astype(np.float32) if keep_every else None)
 
-# %% ../nbs/06_pathmethods.ipynb #ffe08a8d
+
 class _PathExplainer(_GradientExplainer):
-    "A path method: `_attribute(x, targets, **kw)` returns attributions and the baselines `(N, R, ...)`."
+    """A path method: `_attribute(x, targets, **kw)` returns attributions and the baselines `(N, R, ...)`;
+    `_path(x1, target, bases (1, R, ...), keep_every)` one explicand's per-path arrays (for `explain_path`)."""
     def _explain(self, x, targets, **kw): return self._attribute(x, targets, **kw)[0]
 
     def explain_with_delta(self, inputs, targets=None, **kw):
-        "Attributions and the convergence delta `sum(attr) - (f_t(x) - mean_r f_t(b_r))` per input."
+        "Attributions and the completeness gap `sum(attr) - (f_t(x) - mean_r f_t(b_r))` per input (Captum's delta)."
         x, t = self.check(inputs, targets)
         self._check_kwargs(x, **kw)
         t = self.predicted(x) if t is None else t
@@ -152,6 +109,29 @@ class _PathExplainer(_GradientExplainer):
         fb = self.adapter.scores(bases.reshape(n * r, *x.shape[1:]), self.batch_size)
         fb = fb[np.arange(n * r), np.repeat(t, r)].reshape(n, r).mean(1)
         return attr, completeness_gap(attr, fx, fb)
+
+    def explain_path(self, x, baseline=None, target=None, keep_path=True) -> PathResult:
+        """One explicand `x`'s paths, one per baseline (`baseline`: as in `explain`, or an array `(R, ...)` of R
+        baselines), from the explicand outwards: `keep_path=True` keeps every point, m every m-th, False none."""
+        xb, t = self.check(np.asarray(x)[None], None if target is None else [target], name="x")
+        keep_every = 1 if keep_path is True else 0 if keep_path is False else check_positive_int(keep_path, "keep_path")
+        if baseline is not None and not isinstance(baseline, str) and not callable(baseline) \
+                and np.ndim(baseline) == xb.ndim:
+            baseline = np.asarray(baseline)[None]  # (R, ...): R baselines of this one explicand
+        t = self.predicted(xb) if t is None else t
+        bases = self._path_baselines(xb, t, baseline)
+        d = self._path(xb, t, bases, keep_every)
+        ends = bases[0]
+        fx = self.adapter.scores(xb, self.batch_size)[0, t[0]]
+        fend = self.adapter.scores(ends, self.batch_size)[:, t[0]]
+        return path_result(xb[0], t[0], ends, d["per_path"], d["scores"], fx, fend, self.rule, type(self).__name__,
+                           steps_kept=d["steps_kept"], path=d["path"], cumulative=d["cumulative"])
+
+    def _path_baselines(self, x, targets, baseline):
+        return self.baselines(x, targets, baseline)
+
+    def _path(self, x, targets, bases, keep_every):
+        raise ValueError(f"explain_path: {type(self).__name__} has no path to return (random points on many lines)")
 
     def _resolve(self, baseline, baseline_kw):
         kw = dict(baseline_kw or {})
@@ -175,50 +155,29 @@ class IntegratedGradients(_PathExplainer):
         self.steps = check_positive_int(steps, "steps")
         self.rule = check_ig_rule(rule)
         self.baseline = self._resolve(baseline, baseline_kw)
-        self._quad = _cached(self.adapter, "quadrature", lambda: _quadrature_kernel(self.adapter.forward))
-        self._seg = None if rule in QUADRATURES else _cached(
-            self.adapter, ("line", rule), lambda: _segment_kernel(self.adapter.forward, RULES[rule], self._line))
 
-    @staticmethod
-    def _line(x, aux, owner, param):
-        pts, _ = _line_points(x, aux, owner, *param)
-        return pts, None
+    def _kernel(self):
+        if self.rule in QUADRATURES: return precomputed_kernel(self.adapter, ("line",), _LINE, self.rule, weights=True)
+        return precomputed_kernel(self.adapter, ("line-points",), _LINE_POINTS, self.rule)
 
     def _attribute(self, x, targets, baseline=None):
         bases = self.baselines(x, targets, baseline)
         return self._integrate(x, targets, bases), bases
 
-    def _integrate(self, x, targets, bases):
-        "IG of each explicand, averaged over its R baselines `bases` `(N, R, ...)`."
+    def _integrate(self, x, targets, bases, detail=False):
+        "IG of each explicand, averaged over its R baselines `bases` `(N, R, ...)` (or the kernel's per-row detail)."
         n, r = bases.shape[:2]
+        owner, params, w, link = _line_rows(n, r, self.rule, self.steps)
         flat = tf.constant(bases.reshape(n * r, *x.shape[1:]))
-        if self.rule in QUADRATURES:
-            a, w = quadrature(self.rule, self.steps)
-            return _run_quadrature(self._quad, x, flat, targets, np.repeat(np.arange(n * r), len(a)) // r,
-                                   np.repeat(np.arange(n * r), len(a)), np.tile(a, n * r), np.tile(w / r, n * r),
-                                   self.batch_size)
-        k = self.steps + 1  # points g_0 = x ... g_K = b of every path
-        a = (1 - np.arange(k) / self.steps).astype(np.float32)
-        owner = np.repeat(np.arange(n), r * k)
-        base = np.repeat(np.arange(n * r), k)
-        aa = np.tile(a, n * r)
-        link = np.tile(np.r_[np.ones(k - 1), 0], n * r).astype(np.float32)
-        param = lambda sl: (tf.constant(base[sl], tf.int32), tf.constant(aa[sl]))
-        return _run_segments(self._seg, x, flat, targets, owner, param, np.full(len(owner), 1 / r, np.float32),
-                             link, self.batch_size)
+        return run_precomputed(self._kernel(), x, flat, targets, owner, params, w, link, self.batch_size, detail)
 
+    def _path(self, x, targets, bases, keep_every):
+        r = bases.shape[1]
+        xr = np.repeat(x, r, axis=0)  # one "explicand" per path: per-path sums, weights not divided by R
+        c, s, p = self._integrate(xr, np.repeat(targets, r), bases.reshape(r, 1, *x.shape[1:]), detail=True)
+        return _path_arrays(c, s, p, r, self.rule not in QUADRATURES, keep_every)
 
-def _run_quadrature(kernel, x, bases, targets, owner, base, a, w, batch_size):
-    "Run the quadrature kernel over chunks of `batch_size` rows; the sum per explicand."
-    total = np.zeros(x.shape, np.float64)
-    a, w = np.asarray(a, np.float32), np.asarray(w, np.float32)
-    for sl in _chunks(len(owner), batch_size):
-        out, _ = kernel(tf.constant(x), bases, tf.constant(targets, tf.int32), tf.constant(owner[sl], tf.int32),
-                        tf.constant(base[sl], tf.int32), tf.constant(a[sl]), tf.constant(w[sl]))
-        total += out.numpy()
-    return total.astype(np.float32)
-
-# %% ../nbs/06_pathmethods.ipynb #1cc4cc68
+# %% ../nbs/06_pathmethods.ipynb #4909f007
 class ExpectedGradients(_PathExplainer):
     "Expected Gradients: IG with random pool baselines and random positions on the line, seeded."
     def __init__(self, model, references, samples: int = 100, seed: int = 0, batch_size=None,
@@ -227,7 +186,6 @@ class ExpectedGradients(_PathExplainer):
         self.samples = check_positive_int(samples, "samples")
         self.references = check_inputs(references, "references", self.adapter.input_shape)
         self.seed = seed
-        self._quad = _cached(self.adapter, "quadrature", lambda: _quadrature_kernel(self.adapter.forward))
 
     def _check_kwargs(self, x, **kw):
         if tuple(x.shape[1:]) != self.references.shape[1:]:
@@ -243,62 +201,58 @@ class ExpectedGradients(_PathExplainer):
         idx, a = self.draws(len(x))
         owner = np.repeat(np.arange(len(x)), self.samples)
         w = np.full(owner.shape, 1 / self.samples, np.float32)
-        attr = _run_quadrature(self._quad, x, tf.constant(self.references), targets, owner, idx.ravel(), a.ravel(), w,
-                               self.batch_size)
+        kernel = precomputed_kernel(self.adapter, ("line",), _LINE, "left", weights=True)  # IG's quadrature kernel
+        attr = run_precomputed(kernel, x, tf.constant(self.references), targets, owner, (idx.ravel(), a.ravel()), w,
+                               batch_size=self.batch_size)
         return attr, self.references[idx]
 
-# %% ../nbs/06_pathmethods.ipynb #d2dbf801
-def _guided_kernel(forward, rule, steps, fraction, max_dist):
-    @tf.function(reduce_retracing=True)
-    def run(x_in, x_base, targets):
-        r = x_in.shape.rank
+# %% ../nbs/06_pathmethods.ipynb #d1610623
+def _guided_evaluate(adapter):
+    "Target score and gradient at the float64 points of the walk (the model sees float32)."
+    def evaluate(p, rows, shared):
+        s, g = score_and_gradient(adapter.logits, tf.cast(p, tf.float32), rows[2])
+        s, g = tf.cast(s, tf.float64), tf.cast(g, tf.float64)
+        return s, g, tf.zeros_like(s), g
+    return evaluate
+
+
+def _guided_step(steps: int, fraction: float, max_dist: float):
+    "Guided IG's step j: close 1/steps of the L1 distance, moving the lowest-|gradient| features first."
+    def step(j, x, s, g_prev, extra, rows, shared):
+        xi, xb = rows[0], rows[1]
+        r = xi.shape.rank
         axes = list(range(1, r))
-        row = lambda v: _per_row(v, r)
-        xi, xb = tf.cast(x_in, tf.float64), tf.cast(x_base, tf.float64)
+        row = lambda v: tf.reshape(v, [-1] + [1] * (r - 1))
         diff = xi - xb
         moving = tf.not_equal(diff, 0)
         safe = tf.where(moving, diff, tf.ones_like(diff))
         l1_total = tf.reduce_sum(tf.abs(diff), axis=axes)
         n_feat = tf.reduce_prod(tf.shape(xi)[1:])
         q = tf.cast(tf.floor(fraction * tf.cast(n_feat - 1, tf.float64)), tf.int32)  # np.quantile 'lower'
+        alpha = tf.cast(j + 1, tf.float64) / steps
+        a_min, a_max = tf.maximum(alpha - max_dist, 0.0), tf.minimum(alpha + max_dist, 1.0)
+        x_min, x_max = xb + diff * a_min, xb + diff * a_max
+        l1_target = l1_total * (1 - tf.cast(j + 1, tf.float64) / steps)
 
-        def score_grad(p):
-            sc, g = _score_grad(forward, tf.cast(p, tf.float32), targets)
-            return tf.cast(sc, tf.float64), tf.cast(g, tf.float64)
+        def body(x, active):
+            x_alpha = tf.where(moving, (x - xb) / safe, a_max)
+            x1 = tf.where(x_alpha < a_min, x_min, x)  # features left behind catch up first
+            l1_now = tf.reduce_sum(tf.abs(x1 - xi), axis=axes)
+            close = tf.abs(l1_target - l1_now) <= tf.maximum(1e-9 * tf.maximum(tf.abs(l1_target), tf.abs(l1_now)), 1e-9)
+            grad = tf.where(tf.equal(x1, x_max), tf.constant(np.inf, tf.float64), g_prev)
+            mag = tf.abs(grad)
+            threshold = tf.sort(tf.reshape(mag, [tf.shape(mag)[0], -1]), axis=1)[:, q]
+            sel = (mag <= row(threshold)) & tf.math.is_finite(grad)
+            l1_sel = tf.reduce_sum(tf.abs(x1 - x_max) * tf.cast(sel, tf.float64), axis=axes)
+            gamma = tf.where(l1_sel > 0, (l1_now - l1_target) / tf.where(l1_sel > 0, l1_sel, 1.0), np.inf)
+            moved = tf.where(row(gamma) > 1, x_max, x1 + (x_max - x1) * row(gamma))
+            x2 = tf.where(sel & row(~close), moved, x1)
+            return tf.where(row(active), x2, x), active & ~close & (gamma > 1)
 
-        x = xb
-        s_prev, g_prev = score_grad(x)
-        attr = tf.zeros_like(xi)
-        for step in tf.range(steps):
-            alpha = tf.cast(step + 1, tf.float64) / steps
-            a_min, a_max = tf.maximum(alpha - max_dist, 0.0), tf.minimum(alpha + max_dist, 1.0)
-            x_min, x_max = xb + diff * a_min, xb + diff * a_max
-            l1_target = l1_total * (1 - tf.cast(step + 1, tf.float64) / steps)
-
-            def body(x, active, g_prev=g_prev, x_min=x_min, x_max=x_max, a_min=a_min, a_max=a_max,
-                     l1_target=l1_target):
-                x_alpha = tf.where(moving, (x - xb) / safe, a_max)
-                x1 = tf.where(x_alpha < a_min, x_min, x)  # features left behind catch up first
-                l1_now = tf.reduce_sum(tf.abs(x1 - xi), axis=axes)
-                close = tf.abs(l1_target - l1_now) <= tf.maximum(1e-9 * tf.maximum(tf.abs(l1_target), tf.abs(l1_now)), 1e-9)
-                grad = tf.where(tf.equal(x1, x_max), tf.constant(np.inf, tf.float64), g_prev)
-                mag = tf.abs(grad)
-                threshold = tf.sort(tf.reshape(mag, [tf.shape(mag)[0], -1]), axis=1)[:, q]
-                sel = (mag <= row(threshold)) & tf.math.is_finite(grad)
-                l1_sel = tf.reduce_sum(tf.abs(x1 - x_max) * tf.cast(sel, tf.float64), axis=axes)
-                gamma = tf.where(l1_sel > 0, (l1_now - l1_target) / tf.where(l1_sel > 0, l1_sel, 1.0), np.inf)
-                moved = tf.where(row(gamma) > 1, x_max, x1 + (x_max - x1) * row(gamma))
-                x2 = tf.where(sel & row(~close), moved, x1)
-                return tf.where(row(active), x2, x), active & ~close & (gamma > 1)
-
-            x_start = x
-            x, _ = tf.while_loop(lambda x, active: tf.reduce_any(active), body,
-                                 (x, tf.ones_like(l1_total, tf.bool)), maximum_iterations=int(4 / fraction) + 16)
-            s_new, g_new = score_grad(x)
-            attr += rule(x - x_start, g_new, g_prev, row(s_new), row(s_prev))  # the new point is nearer x
-            s_prev, g_prev = s_new, g_new
-        return attr
-    return run
+        x, _ = tf.while_loop(lambda x, active: tf.reduce_any(active), body,
+                             (x, tf.ones_like(l1_total, tf.bool)), maximum_iterations=int(4 / fraction) + 16)
+        return x
+    return step
 
 
 def _check_fraction(value, name, lo_open=True):
@@ -309,7 +263,7 @@ def _check_fraction(value, name, lo_open=True):
 
 
 class GuidedIG(_PathExplainer):
-    "Guided Integrated Gradients: an adaptive path that moves low-gradient features first."
+    "Guided Integrated Gradients: an adaptive path that moves low-gradient features first (a stepped path of `ig2.engine`)."
     def __init__(self, model, baseline="black", steps: int = 200, fraction: float = 0.25, max_dist: float = 0.02,
                  rule: str = "right", batch_size=None, output: str = "logit", preprocess=None,
                  baseline_kw: dict | None = None):
@@ -317,37 +271,48 @@ class GuidedIG(_PathExplainer):
         self.steps = check_positive_int(steps, "steps")
         self.fraction = _check_fraction(fraction, "fraction")
         self.max_dist = _check_fraction(max_dist, "max_dist", lo_open=False)
-        if rule not in RULES: raise ValueError(f"rule: expected one of {list(RULES)}, got {rule!r}")
-        self.rule = rule
+        self.rule = check_rule(rule, SEGMENT_RULES)
         self.baseline = self._resolve(baseline, baseline_kw)
-        self._walk = _cached(self.adapter, ("guided", rule, self.steps, self.fraction, self.max_dist),
-                             lambda: _guided_kernel(self.adapter.forward, RULES[rule], self.steps, self.fraction,
-                                                    self.max_dist))
+
+    def _walk(self, x, bases, targets, keep_every=0) -> dict:
+        "The walk of every (explicand, baseline) row, from the baseline to the explicand (the engine's stepped loop)."
+        n, r = bases.shape[:2]
+        xi = np.repeat(x, r, axis=0).astype(np.float64)
+        xb = bases.reshape(n * r, *x.shape[1:]).astype(np.float64)
+        loop = stepped_loop(self.adapter, ("guided", self.steps, self.fraction, self.max_dist),
+                            _guided_evaluate(self.adapter), _guided_step(self.steps, self.fraction, self.max_dist),
+                            self.rule, toward_explicand=True, keep_every=keep_every)
+        return run_stepped(loop, xb, (xi, xb, np.repeat(targets, r).astype(np.int32)), (), self.steps, keep_every,
+                           self.batch_size)
 
     def _attribute(self, x, targets, baseline=None):
         bases = self.baselines(x, targets, baseline)
         n, r = bases.shape[:2]
-        rows_x, rows_b = np.repeat(x, r, axis=0), bases.reshape(n * r, *x.shape[1:])
-        rows_t = np.repeat(targets, r).astype(np.int32)
-        out = [self._walk(tf.constant(rows_x[sl]), tf.constant(rows_b[sl]), tf.constant(rows_t[sl])).numpy()
-               for sl in _chunks(n * r, self.batch_size)]
-        attr = np.concatenate(out).reshape(n, r, *x.shape[1:]).mean(1)
+        attr = self._walk(x, bases, targets)["attribution"].reshape(n, r, *x.shape[1:]).mean(1)
         return attr.astype(np.float32), bases
 
-# %% ../nbs/06_pathmethods.ipynb #f3a6ba06
+    def _path(self, x, targets, bases, keep_every):
+        "The walk written from the explicand outwards: reversed points and scores, attribution accumulated from x."
+        out = self._walk(x, bases, targets, keep_every)
+        total = out["attribution"]
+        res = dict(per_path=total.astype(np.float32), scores=out["scores"][::-1].astype(np.float32),
+                   steps_kept=self.steps - out["steps_kept"][::-1], path=None, cumulative=None)
+        if keep_every:
+            res["path"] = out["path"][::-1].astype(np.float32)
+            res["cumulative"] = (total[None] - out["cumulative"][::-1]).astype(np.float32)
+        return res
+
+# %% ../nbs/06_pathmethods.ipynb #f8a07b07
 class BlurIG(_PathExplainer):
-    "Blur Integrated Gradients: integrate along a path of increasingly blurred inputs."
+    "Blur Integrated Gradients: integrate along a path of increasingly blurred inputs (a precomputed path of `ig2.engine`)."
     def __init__(self, model, max_sigma: float = 50, steps: int = 100, grad_step: float | None = 0.01,
                  sqrt: bool = False, rule: str = "left", batch_size=None, output: str = "logit", preprocess=None):
         super().__init__(model, output=output, batch_size=batch_size, preprocess=preprocess)
-        self.max_sigma = B._check_positive(max_sigma, "max_sigma")
+        self.max_sigma = check_positive(max_sigma, "max_sigma")
         self.steps = check_positive_int(steps, "steps")
-        self.grad_step = None if grad_step is None else B._check_positive(grad_step, "grad_step")
+        self.grad_step = None if grad_step is None else check_positive(grad_step, "grad_step")
         self.sqrt = bool(sqrt)
-        if rule not in RULES: raise ValueError(f"rule: expected one of {list(RULES)}, got {rule!r}")
-        self.rule = rule
-        self._seg = _cached(self.adapter, ("blur", rule, self.grad_step),
-                            lambda: _segment_kernel(self.adapter.forward, RULES[rule], _blur_points(self.grad_step)))
+        self.rule = check_rule(rule, SEGMENT_RULES)
         self._aux = {}
 
     def sigmas(self) -> np.ndarray:
@@ -368,29 +333,37 @@ class BlurIG(_PathExplainer):
             self._aux[key] = (at, ahead, gaps)
         return self._aux[key]
 
+    def _integrate(self, x, targets, detail=False):
+        k, n = self.steps + 1, len(x)
+        owner, level = np.repeat(np.arange(n), k), np.tile(np.arange(k), n).astype(np.int32)
+        link = np.tile(np.r_[np.ones(k - 1), 0], n)
+        kernel = precomputed_kernel(self.adapter, ("blur", self.grad_step), _blur_points(self.grad_step), self.rule)
+        return run_precomputed(kernel, x, self._matrices(x.shape[1:]), targets, owner, (level,), np.ones(len(owner)),
+                               link, self.batch_size, detail)
+
     def _attribute(self, x, targets):
-        k = self.steps + 1
-        n = len(x)
-        owner, level = np.repeat(np.arange(n), k), np.tile(np.arange(k), n)
-        link = np.tile(np.r_[np.ones(k - 1), 0], n).astype(np.float32)
-        param = lambda sl: tf.constant(level[sl], tf.int32)
-        aux = self._matrices(x.shape[1:])
-        attr = _run_segments(self._seg, x, aux, targets, owner, param, np.ones(len(owner), np.float32), link,
-                             self.batch_size)
-        return attr, B.blur(x, self.max_sigma)[:, None]
+        return self._integrate(x, targets), B.blur(x, self.max_sigma)[:, None]
+
+    def _path_baselines(self, x, targets, baseline):
+        if baseline is not None: raise ValueError("baseline: Blur IG's path ends at the blurred explicand; pass none")
+        return B.blur(x, self.max_sigma)[:, None]
+
+    def _path(self, x, targets, bases, keep_every):
+        c, s, p = self._integrate(x, targets, detail=True)
+        return _path_arrays(c, s, p, 1, True, keep_every)
 
 
 def _blur_points(grad_step):
     "Points of Blur IG rows (explicand `owner`, blur `level`) and, with `grad_step`, saliency's displacements."
-    def points(x, aux, owner, level):
-        at, ahead, gaps = aux
+    def points(x, aux, owner, param):
+        (level,), (at, ahead, gaps) = param, aux
         xr = tf.gather(x, owner)
         axes = B.spatial_axes(x.shape.rank)
         blur = lambda mats: _blur_rows(xr, axes, [tf.gather(m, level) for m in mats])
         pts = blur(at)
         if not grad_step: return pts, None
         tangent = (blur(ahead) - pts) / grad_step
-        return pts, -_per_row(tf.gather(gaps, level), x.shape.rank) * tangent
+        return pts, -tf.reshape(tf.gather(gaps, level), [-1] + [1] * (x.shape.rank - 1)) * tangent
     return points
 
 
@@ -398,7 +371,7 @@ def _blur_rows(x, axes, mats):
     for axis, m in zip(axes, mats): x = B.apply_along(x, axis, m)
     return x
 
-# %% ../nbs/06_pathmethods.ipynb #0903f0f9
+# %% ../nbs/06_pathmethods.ipynb #7af5597b
 class SmoothGrad(Explainer):
     "Average (or square-average, or variance of) an explainer's attributions over noisy copies of the input."
     KINDS = ("smooth", "square", "var")
@@ -407,9 +380,9 @@ class SmoothGrad(Explainer):
         inner = explainer_or_model if isinstance(explainer_or_model, Explainer) else VanillaGradient(explainer_or_model)
         super().__init__(inner.adapter, batch_size=inner.batch_size)
         self.inner = inner
-        self.noise = B._check_positive(noise, "noise")
+        self.noise = check_positive(noise, "noise")
         self.samples = check_positive_int(samples, "samples")
-        if kind not in self.KINDS: raise ValueError(f"kind: expected one of {list(self.KINDS)}, got {kind!r}")
+        check_choice(kind, "kind", self.KINDS)
         self.kind, self.seed = kind, seed
         self.multiplies_inputs = inner.multiplies_inputs  # the average of gradients is gradient-type
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 from .core import ModelAdapter, check_positive_int, check_batch_size
-from .integrate import RULES, check_rule
+from .integrate import SEGMENT_RULES, check_rule
+from .engine import stepped_loop, run_stepped, kept_steps
 
 # %% auto #0
-__all__ = ['AUTO_STEP_FACTOR', 'unit_direction', 'auto_step_size', 'check_clip', 'check_step_size', 'kept_steps', 'GradPath']
+__all__ = ['AUTO_STEP_FACTOR', 'unit_direction', 'auto_step_size', 'check_clip', 'check_step_size', 'GradPath']
 
 # %% ../nbs/02_paths.ipynb #69f6a408
 AUTO_STEP_FACTOR = 1.0
@@ -61,62 +62,40 @@ def check_step_size(step_size):
     return float(step_size)
 
 # %% ../nbs/02_paths.ipynb #8259ee47
-def kept_steps(steps: int, keep_every: int) -> np.ndarray:
-    "Indices j of the path points kept with `keep_every=m`: every m-th, and the last."
-    return np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps]) if keep_every else np.zeros(0, int)
+def _gradpath_evaluate(adapter):
+    "Target score, its gradient, the representation distance and its gradient at the points `g` of the rows."
+    def evaluate(g, rows, shared):
+        ref_rep, targets, _ = rows
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(g)
+            scores, rep = adapter.forward(g)
+            s = tf.gather(scores, targets, batch_dims=1)
+            d2 = tf.reduce_sum(tf.square(rep - ref_rep), axis=1)
+        gs, gd = tape.gradient(s, g), tape.gradient(d2, g)
+        return s, gs, tf.sqrt(d2), gd
+    return evaluate
+
+
+def _gradpath_step(j, g, s, gs, gd, rows, shared):
+    "One GradPath step: `eta` along the normalised descent direction of the distance, clipped to `[lo, hi]`."
+    eta, (lo, hi) = rows[2], shared
+    axes = list(range(1, g.shape.rank))
+    eta = tf.reshape(eta, [-1] + [1] * (g.shape.rank - 1))
+    return tf.clip_by_value(g - eta * unit_direction(gd, axes), lo, hi)
 
 
 class GradPath:
-    "The IG² path search with integration along the way, batched over (explicand, reference) rows."
+    "The IG² path search with integration along the way, batched over (explicand, reference) rows: a stepped path of `ig2.engine`."
     def __init__(self, adapter: ModelAdapter, steps: int = 201, clip=None, rule: str = "left", batch_size=None):
-        self.adapter, self.rule = adapter, check_rule(rule)
+        self.adapter, self.rule = adapter.require_representation(), check_rule(rule, SEGMENT_RULES)
         self.steps = check_positive_int(steps, "steps")
         self.lo, self.hi = check_clip(clip)
         self.batch_size = check_batch_size(batch_size)
-        self._loops = {}
 
     def _loop(self, keep_every: int):
-        if keep_every not in self._loops: self._loops[keep_every] = self._make_loop(keep_every)
-        return self._loops[keep_every]
-
-    def _make_loop(self, keep_every):
-        forward, rule = self.adapter.forward, RULES[self.rule]
-
-        def evaluate(g, ref_rep, targets):
-            with tf.GradientTape(persistent=True) as tape:
-                tape.watch(g)
-                scores, rep = forward(g)
-                s = tf.gather(scores, targets, batch_dims=1)
-                d2 = tf.reduce_sum(tf.square(rep - ref_rep), axis=1)
-            gs, gd = tape.gradient(s, g), tape.gradient(d2, g)
-            return s, gs, tf.sqrt(d2), gd
-
-        @tf.function(reduce_retracing=True)
-        def loop(x, ref_rep, targets, eta, lo, hi, steps):
-            per_row = [-1] + [1] * (x.shape.rank - 1)  # static rank: shapes stay known through the loop
-            axes = list(range(1, x.shape.rank))
-            eta = tf.reshape(eta, per_row)
-            s, gs, dist, gd = evaluate(x, ref_rep, targets)
-            g, attr = x, tf.zeros_like(x)
-            scores = tf.TensorArray(tf.float32, size=steps + 1).write(0, s)
-            dists = tf.TensorArray(tf.float32, size=steps + 1).write(0, dist)
-            path = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=x.shape)
-            cumulative = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=x.shape)
-            if keep_every:
-                path, cumulative = path.write(0, x), cumulative.write(0, attr)
-            m = 1
-            for j in tf.range(steps):
-                g_next = tf.clip_by_value(g - eta * unit_direction(gd, axes), lo, hi)
-                s_next, gs_next, dist, gd = evaluate(g_next, ref_rep, targets)
-                attr += rule(g - g_next, gs, gs_next, tf.reshape(s, per_row), tf.reshape(s_next, per_row))
-                g, s, gs = g_next, s_next, gs_next
-                scores, dists = scores.write(j + 1, s), dists.write(j + 1, dist)
-                if keep_every:
-                    if (j + 1) % keep_every == 0 or j + 1 == steps:
-                        path, cumulative, m = path.write(m, g), cumulative.write(m, attr), m + 1
-            if not keep_every: return attr, g, scores.stack(), dists.stack()
-            return attr, g, scores.stack(), dists.stack(), path.stack(), cumulative.stack()
-        return loop
+        "The compiled loop, shared by every GradPath on the same model (one trace per rule and `keep_every`)."
+        return stepped_loop(self.adapter, ("gradpath",), _gradpath_evaluate(self.adapter), _gradpath_step, self.rule,
+                            toward_explicand=False, keep_every=keep_every, needs_rep=True)
 
     def search(self, x, ref_reps, targets, step_sizes, keep_every: int = 0) -> dict:
         """Search and integrate for every row; numpy results:
@@ -125,16 +104,7 @@ class GradPath:
         x = np.asarray(x, np.float32)
         lo = np.broadcast_to(self.lo, x.shape[1:]).astype(np.float32)
         hi = np.broadcast_to(self.hi, x.shape[1:]).astype(np.float32)
-        loop, size = self._loop(keep_every), self.batch_size or len(x)
-        chunks = []
-        for i in range(0, len(x), size):
-            sl = slice(i, i + size)
-            out = loop(tf.constant(x[sl]), tf.constant(ref_reps[sl], tf.float32), tf.constant(targets[sl], tf.int32),
-                       tf.constant(step_sizes[sl], tf.float32), tf.constant(lo), tf.constant(hi),
-                       tf.constant(self.steps, tf.int32))
-            chunks.append([o.numpy() for o in out])
-        cat = lambda k, axis: np.concatenate([c[k] for c in chunks], axis=axis)
-        res = dict(attribution=cat(0, 0), gradcf=cat(1, 0), scores=cat(2, 1), rep_distance=cat(3, 1),
-                   steps_kept=kept_steps(self.steps, keep_every))
-        if keep_every: res.update(path=cat(4, 1), cumulative=cat(5, 1))
-        return res
+        rows = (np.asarray(ref_reps, np.float32), np.asarray(targets, np.int32), np.asarray(step_sizes, np.float32))
+        out = run_stepped(self._loop(keep_every), x, rows, (lo, hi), self.steps, keep_every, self.batch_size)
+        out["gradcf"], out["rep_distance"] = out.pop("end"), out.pop("info")
+        return out

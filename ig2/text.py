@@ -281,11 +281,18 @@ class EmbeddingAdapter(ModelAdapter):
         "Every position holding the embedding of `pad_id` `(T, E)`: a baseline for IG."
         return self.embed(np.full((1, self.length), pad_id))[0]
 
+    def _ids_for(self, e):
+        return tf.zeros(tf.stack([tf.shape(e)[0], self.length]), self.ids_dtype)  # never looked up
+
     def forward(self, e):
         "Target scores `(N, C)` and representation `(N, D)` of embeddings `e` `(N, T, E)` (traceable)."
-        ids = tf.zeros(tf.stack([tf.shape(e)[0], self.length]), self.ids_dtype)  # never looked up
         with _returning(self.embedding, e):
-            return super().forward(ids)
+            return super().forward(self._ids_for(e))
+
+    def logits(self, e):
+        "Target scores `(N, C)` of embeddings `e` `(N, T, E)` (traceable); no representation needed."
+        with _returning(self.embedding, e):
+            return super().logits(self._ids_for(e))
 
 # %% ../nbs/12_text.ipynb #7434ec48
 @dataclass
@@ -324,9 +331,10 @@ class TextExplainer:
         return lambda x, target: per_input[(np.asarray(x, np.float32).tobytes(), int(target))]
 
     def explain_path(self, ids, references, target=None, keep_path=False):
-        "IG²'s `PathResult` (in embedding space) for one sentence `ids` `(T,)` and reference sentences `(R, T)`."
+        """The `PathResult` (in embedding space) for one sentence `ids` `(T,)` and reference sentences `(R, T)`: IG²'s
+        references, or the baselines of a straight-line or guided path explainer (IntegratedGradients, GuidedIG)."""
         if not hasattr(self.explainer, "explain_path"):
-            raise ValueError(f"explainer: {type(self.explainer).__name__} has no explain_path (IG2 and GradCFE have)")
+            raise ValueError(f"explainer: {type(self.explainer).__name__} has no explain_path (IG2, IntegratedGradients, GuidedIG and BlurIG have)")
         row = self.adapter.check_ids(np.asarray(ids)[None], "ids")
         t = None if target is None else int(check_targets([target], 1, self.adapter.n_classes)[0])
         if t is None: t = int(self.adapter.scores(self.adapter.embed(row)).argmax(1)[0])

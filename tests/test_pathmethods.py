@@ -10,7 +10,7 @@ from ig2.data import load_digits, load_digits_cnn
 from ig2.methods import IG2
 from ig2.pathmethods import (IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient,
                              GradientInput, IG_RULES, QUADRATURES)
-from ig2.integrate import RULES
+from ig2.integrate import RULES, SEGMENT_RULES
 from ig2.core import ModelAdapter
 from ig2 import baselines as B
 
@@ -141,7 +141,7 @@ def test_every_rule_is_exact_on_a_linear_model(x4):
         for baseline in ("black", "uniform", "max_distance"):
             a, d = IntegratedGradients(lin, baseline=baseline, steps=2, rule=rule).explain_with_delta(x4)
             assert np.abs(d).max() < 1e-4 * np.abs(a.reshape(4, -1).sum(1)).max(), (rule, baseline)
-    for rule in RULES:
+    for rule in SEGMENT_RULES:
         for method in (GuidedIG(lin, steps=10, rule=rule), BlurIG(lin, steps=10, grad_step=None, rule=rule)):
             a, d = method.explain_with_delta(x4)
             assert np.abs(d).max() < 1e-4 * np.abs(a.reshape(4, -1).sum(1)).max(), (type(method).__name__, rule)
@@ -329,3 +329,70 @@ def test_bad_input(model, data, x4):
     for fn, name in bad:
         with pytest.raises(ValueError, match=name):
             fn()
+
+
+# ---------------------------------------------------------------- one engine: explain_path, no Dense head, gap sign
+
+@pytest.mark.parametrize("make", [
+    lambda m: IntegratedGradients(m, steps=12, rule="left"),
+    lambda m: IntegratedGradients(m, steps=12, rule="idgi"),
+    lambda m: IntegratedGradients(m, steps=6, rule="gausslegendre"),
+    lambda m: GuidedIG(m, steps=12),
+    lambda m: BlurIG(m, steps=12),
+], ids=["ig-left", "ig-idgi", "ig-gl", "guided", "blur"])
+def test_explain_path_agrees_with_explain_and_delta(model, x4, targets, make):
+    method = make(model)
+    a, d = method.explain_with_delta(x4[:1], targets[:1])
+    res = method.explain_path(x4[0], target=int(targets[0]), keep_path=3)
+    # one explicand both ways: the same rows, so float32 summation order is the only difference
+    np.testing.assert_allclose(res.attribution, a[0], rtol=0, atol=1e-5 * np.abs(a).max())
+    np.testing.assert_allclose(res.completeness_gap.mean(), d[0], rtol=0, atol=1e-4 * max(1, abs(d[0])))
+    np.testing.assert_allclose(res.path[0, 0], x4[0], atol=1e-6) if not isinstance(method, IntegratedGradients) \
+        or method.rule not in ("gausslegendre",) else None
+    np.testing.assert_allclose(res.cumulative[-1], res.per_reference, rtol=0, atol=1e-5 * np.abs(a).max() + 1e-7)
+    assert res.steps_kept[0] == 0 and len(res.steps_kept) == len(res.path) and res.scores.shape[1] == 1
+
+
+def test_ig_explain_path_takes_several_baselines(model, data, x4, targets):
+    (x_tr, _), _ = data
+    ig = IntegratedGradients(model, steps=10, rule="idgi")
+    res = ig.explain_path(x4[0], x_tr[:3], target=int(targets[0]), keep_path=False)
+    assert res.per_reference.shape == (3, 28, 28, 1) and res.path is None
+    alone = [ig.explain(x4[:1], targets[:1], baseline=b)[0] for b in x_tr[:3]]
+    np.testing.assert_allclose(res.per_reference, np.stack(alone), rtol=0, atol=1e-5 * np.abs(alone).max())
+    assert np.abs(res.completeness_gap).max() < 1e-4 * np.abs(res.per_reference.reshape(3, -1).sum(1)).max()
+
+
+def test_models_without_a_dense_head():
+    "Conv2D -> GlobalAveragePooling2D as the logits: no Dense, no 1x1 conv; only IG² needs a representation."
+    keras.utils.set_random_seed(0)
+    gap = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, activation="tanh"),
+                            keras.layers.GlobalAveragePooling2D()])
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
+    for method in (IntegratedGradients(gap, steps=8, rule="idgi"), GuidedIG(gap, steps=8, rule="idgi"),
+                   BlurIG(gap, steps=8, grad_step=None, rule="idgi")):
+        a, d = method.explain_with_delta(x, [0, 2])
+        assert a.shape == x.shape and np.abs(d).max() < 1e-4 * np.abs(a.reshape(2, -1).sum(1)).max()
+    assert VanillaGradient(gap).explain(x).shape == x.shape
+    with pytest.raises(ValueError, match="rep_layer=None uses the input of the last Dense"):
+        IG2(gap)
+
+
+def test_completeness_gap_has_one_sign_everywhere(model, data, x4, targets):
+    "sum(attr) - (f(x) - f(baseline)) in explain_with_delta, PathResult, ig2.integrate and ig2.metrics."
+    from ig2.metrics import completeness_gap as metric_gap
+    from ig2.integrate import completeness_gap as rule_gap
+    (x_tr, _), _ = data
+    assert rule_gap(np.ones((1, 3)), [1.0], [0.0])[0] == 2.0  # 3 - (1 - 0)
+    ig = IntegratedGradients(model, steps=4, rule="left")  # coarse: a clearly non-zero gap
+    a, d = ig.explain_with_delta(x4, targets)
+    np.testing.assert_allclose(metric_gap(model, x4, targets, a, baselines=0.0), d, rtol=1e-4, atol=1e-4)
+    res = ig.explain_path(x4[0], target=int(targets[0]), keep_path=False)
+    np.testing.assert_allclose(res.completeness_gap, d[:1], rtol=1e-4, atol=1e-4)
+    assert np.abs(d).min() > 1e-3  # the signs are compared on gaps far from 0
+    refs = x_tr[:2]
+    ig2 = IG2(model, steps=8, clip=(0, 1))
+    a2, d2 = ig2.explain_with_delta(x4[:1], targets[:1], references=refs)
+    path = ig2.explain_path(x4[0], refs, target=int(targets[0]), keep_path=False)
+    np.testing.assert_allclose(path.completeness_gap.mean(), d2[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(d2[0], a2.sum() - (path.scores[0, 0] - path.scores[-1].mean()), rtol=1e-4, atol=1e-5)

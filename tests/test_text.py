@@ -8,7 +8,7 @@ import keras
 from ig2.text import (EmbeddingAdapter, TextExplainer, Vocabulary, load_questions, load_question_cnn, read_trec,
                       other_class_sentences, deciding_hits, deciding_chance, generate_questions)
 from ig2.methods import IG2
-from ig2.pathmethods import IntegratedGradients
+from ig2.pathmethods import IntegratedGradients, VanillaGradient
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +238,15 @@ def test_explain_path_and_nearest_words(q, adapter):
     real = q.x_test[2] != 0
     np.testing.assert_allclose(res.attribution[0][real], path.attribution[real], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(adapter.nearest_ids(adapter.embed(q.x_test[:20])), q.x_test[:20])
+    # a straight-line path explainer takes the reference sentences as its R baselines
+    ig = IntegratedGradients(adapter, steps=16, rule="left")
+    line = TextExplainer(ig).explain_path(q.x_test[2], refs, target=int(q.y_test[2]), keep_path=4)
+    assert line.path.shape[1:] == (3, 12, 32) and line.per_reference.shape == (3, 12, 32)
+    alone = ig.explain(adapter.embed(q.x_test[2:3]), q.y_test[2:3], baseline=adapter.embed(refs[:1])[0])
+    # 3 paths in one batch vs 1: float32 summation order only (1e-5 of the largest entry is ~100x that)
+    np.testing.assert_allclose(line.per_reference[0], alone[0], rtol=0, atol=1e-5 * np.abs(alone).max())
     with pytest.raises(ValueError, match="explain_path"):
-        TextExplainer(IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32))).explain_path(q.x_test[0], refs)
+        TextExplainer(VanillaGradient(adapter)).explain_path(q.x_test[0], refs)
 
 
 def test_other_class_sentences_pick_other_classes(q):
