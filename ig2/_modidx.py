@@ -149,6 +149,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/ig2', 'doc_host': '', 'git
                                 'ig2.evidential.load_scenes_edl': ('evidential.html#load_scenes_edl', 'ig2/evidential.py'),
                                 'ig2.evidential.load_scenes_masked_cnn': ('evidential.html#load_scenes_masked_cnn', 'ig2/evidential.py'),
                                 'ig2.evidential.masked_training_set': ('evidential.html#masked_training_set', 'ig2/evidential.py'),
+                                'ig2.evidential.noise_outliers': ('evidential.html#noise_outliers', 'ig2/evidential.py'),
                                 'ig2.evidential.region_dropout': ('evidential.html#region_dropout', 'ig2/evidential.py'),
                                 'ig2.evidential.train_scenes_edl': ('evidential.html#train_scenes_edl', 'ig2/evidential.py'),
                                 'ig2.evidential.train_scenes_masked_cnn': ('evidential.html#train_scenes_masked_cnn', 'ig2/evidential.py')},

@@ -11,8 +11,8 @@ from .data import load_scenes, scenes_cnn, fit_deterministic, deterministic, shi
 
 # %% auto #0
 __all__ = ['MASKED_EPOCHS', 'EDL_EPOCHS', 'region_dropout', 'masked_training_set', 'train_scenes_masked_cnn',
-           'load_scenes_masked_cnn', 'dirichlet_alpha', 'dirichlet_uncertainty', 'edl_loss', 'fit_evidential',
-           'train_scenes_edl', 'load_scenes_edl']
+           'load_scenes_masked_cnn', 'dirichlet_alpha', 'dirichlet_uncertainty', 'edl_loss', 'noise_outliers',
+           'fit_evidential', 'train_scenes_edl', 'load_scenes_edl']
 
 # %% ../nbs/11b_evidential.ipynb #88d56f4e
 def _patch_keep(rng, n, size, patches, frac) -> np.ndarray:
@@ -91,15 +91,27 @@ def _kl_to_uniform(alpha):
 
 
 def edl_loss(y_true, logits, kl_weight=1.0):
-    "Sensoy et al.'s expected squared error plus `kl_weight` times the KL of the wrong-class evidence, per sample."
+    "Sensoy et al.'s Type II ML loss plus `kl_weight` times the KL of the wrong-class evidence, per sample (label -1: outlier)."
     alpha = dirichlet_alpha(logits)
-    y = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), tf.shape(alpha)[-1])
+    y = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), tf.shape(alpha)[-1])  # -1 -> all zeros
     s = tf.reduce_sum(alpha, -1, keepdims=True)
-    p = alpha / s
-    mse = tf.reduce_sum((y - p) ** 2 + p * (1 - p) / (s + 1), -1)
-    return mse + kl_weight * _kl_to_uniform(y + (1 - y) * alpha)
+    nll = tf.reduce_sum(y * (tf.math.log(s) - tf.math.log(alpha)), -1)
+    return nll + kl_weight * _kl_to_uniform(y + (1 - y) * alpha)
 
 # %% ../nbs/11b_evidential.ipynb #833afb0d
+def noise_outliers(n: int, size: int = 64, seed: int = 0) -> np.ndarray:
+    "`n` noise images `(n, size, size, 3)` in [0, 1]: half i.i.d., half smoothed (sigma 1-8), random mean and contrast."
+    import cv2
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+    rng = np.random.default_rng(seed)
+    z = rng.random((n, size, size, 3)).astype(np.float32)
+    for i in range(n // 2, n):  # data generation: one small OpenCV blur per image
+        z[i] = cv2.GaussianBlur(z[i], (0, 0), float(rng.uniform(1, 8)))
+    z = (z - z.mean((1, 2, 3), keepdims=True)) / (z.std((1, 2, 3), keepdims=True) + 1e-6)
+    z = z * rng.uniform(0.05, 0.35, (n, 1, 1, 1)) + rng.uniform(0.2, 0.8, (n, 1, 1, 1))
+    return np.clip(z, 0, 1).astype(np.float32)
+
+# %% ../nbs/11b_evidential.ipynb #7495dc78
 def fit_evidential(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32, learning_rate: float = 1e-3,
                    annealing: int = 5):
     "Train `build()` with `edl_loss` under `deterministic(seed)`, KL weight `min(1, epoch / annealing)`: `(model, history)`."
@@ -119,11 +131,13 @@ def fit_evidential(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32
 EDL_EPOCHS = 10
 
 
-def train_scenes_edl(epochs: int = EDL_EPOCHS, copies: int = 2, seed: int = 0):
-    "The evidential scenes CNN trained on `masked_training_set` of the default training split: `(model, history)`."
+def train_scenes_edl(epochs: int = EDL_EPOCHS, copies: int = 1, outliers: int = 600, seed: int = 0):
+    "The evidential scenes CNN on `masked_training_set` of the training split plus `noise_outliers`: `(model, history)`."
     (x_tr, y_tr, _), _ = load_scenes()
     xa, ya = masked_training_set(x_tr, y_tr, copies=copies, seed=seed)
-    return fit_evidential(scenes_cnn, xa, ya, epochs, seed=seed, batch_size=32, learning_rate=2e-3)
+    xa = np.concatenate([xa, noise_outliers(outliers, x_tr.shape[1], seed=seed)])
+    ya = np.concatenate([ya, np.full(outliers, -1, ya.dtype)])
+    return fit_evidential(scenes_cnn, xa, ya, epochs, seed=seed, batch_size=32, learning_rate=2e-3, annealing=epochs)
 
 
 def load_scenes_edl(retrain: bool = False) -> keras.Model:

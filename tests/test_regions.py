@@ -356,7 +356,7 @@ def test_edl_uncertainty_is_higher_out_of_distribution():
     edl = load_scenes_edl()
     u = lambda x: dirichlet_uncertainty(edl.predict(x, verbose=0)).numpy()
     u_test = u(x_te)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(2024)   # not the seed of the training outliers
     ood = {"uniform noise": rng.random((100, 64, 64, 3)).astype(np.float32),
            "gaussian noise": np.clip(rng.normal(0.5, 0.25, (100, 64, 64, 3)), 0, 1).astype(np.float32),
            "black": np.zeros((1, 64, 64, 3), np.float32), "white": np.ones((1, 64, 64, 3), np.float32),
