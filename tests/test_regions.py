@@ -306,7 +306,7 @@ def test_tutorial_structure():
     cub = [c for c in code if "cub_model" in c or "sam_masks" in c]
     assert cub and all(("if not have_cub" in c or "if have_cub" in c or "have_sam" in c) for c in cub)
     assert cells[0]["cell_type"] == "markdown"                      # prose first
-    assert any('os.environ.get("IG2_TUTORIAL_SCENES", 30)' in c for c in code)
+    assert any('os.environ.get("IG2_TUTORIAL_SCENES", 6 if os.environ.get("IN_TEST") else 30)' in c for c in code)
     assert any("assert" in c and "highest_score" in c for c in code)  # the table is checked when it runs
     for part in ("felzenszwalb_regions", "load_scenes_edl", "load_scenes_masked_cnn", "baseline=0.0", "GuidedIG", "BlurIG"):
         assert any(part in c for c in code), part
