@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
+import keras
 import cv2
 from .core import Explainer, ModelAdapter, check_inputs, check_positive_int
 
 # %% auto #0
 __all__ = ['DIVISIONS', 'CONFIDENCES', 'check_partition', 'labels_to_masks', 'to_uint8', 'slico_regions', 'seeds_regions',
-           'grid_cells', 'saliency_patch_regions', 'partition_from_masks', 'check_division', 'divide', 'GreedyResult',
-           'greedy_maximize', 'blurred', 'area_auc', 'RegionResult', 'SubmodularRegions', 'rank_regions',
-           'order_curves']
+           'grid_cells', 'saliency_patch_regions', 'partition_from_masks', 'felzenszwalb_regions', 'check_division',
+           'divide', 'GreedyResult', 'greedy_maximize', 'evidential_confidence', 'blurred', 'area_auc', 'RegionResult',
+           'SubmodularRegions', 'rank_regions', 'order_curves']
 
 # %% ../nbs/11_regions.ipynb #b91d0737
 def check_partition(masks, shape=None, name: str = "masks") -> np.ndarray:
@@ -164,7 +165,20 @@ def partition_from_masks(masks, shape=None, min_area: int = 0, split_remainder: 
     return labels_to_masks(label)
 
 # %% ../nbs/11_regions.ipynb #3d774628
-DIVISIONS = ("slico", "seeds", "saliency_patch", "grid")
+def felzenszwalb_regions(image, n_regions: int = 30, scales=(50.0, 200.0), sigma: float = 0.5) -> list:
+    "Class-agnostic multi-scale Felzenszwalb segments made a partition by `partition_from_masks` (a SAM stand-in)."
+    from skimage.segmentation import felzenszwalb
+    img = _check_image(image).astype(np.float64)
+    n_regions = check_positive_int(n_regions, "n_regions")
+    if not len(scales) or any(not np.isscalar(s) or not s > 0 for s in scales):
+        raise ValueError(f"scales: expected positive Felzenszwalb scales, got {scales!r}")
+    min_area = max(1, int(img.shape[0] * img.shape[1] / (2.5 * n_regions)))
+    masks = [m for s in scales for m in labels_to_masks(
+        felzenszwalb(img, scale=float(s), sigma=float(sigma), min_size=min_area, channel_axis=-1))]
+    return partition_from_masks(masks, img.shape, min_area=min_area)
+
+# %% ../nbs/11_regions.ipynb #bbe80c68
+DIVISIONS = ("slico", "seeds", "saliency_patch", "grid", "felzenszwalb")
 
 
 def check_division(method: str) -> str:
@@ -180,13 +194,14 @@ def divide(image, method: str = "slico", saliency=None, **kw) -> list:
     if method == "slico": return slico_regions(img, **kw)
     if method == "seeds": return seeds_regions(img, **kw)
     if method == "grid": return saliency_patch_regions(np.zeros(img.shape[:2]), n_regions=None, **kw)
+    if method == "felzenszwalb": return felzenszwalb_regions(img, **kw)
     if saliency is None:
         raise ValueError("saliency: the 'saliency_patch' division needs a prior attribution map (H, W) or (H, W, C)")
     if np.shape(saliency)[:2] != img.shape[:2]:
         raise ValueError(f"saliency: shape {np.shape(saliency)} does not match the image's {img.shape}")
     return saliency_patch_regions(saliency, **kw)
 
-# %% ../nbs/11_regions.ipynb #bbe80c68
+# %% ../nbs/11_regions.ipynb #281ec007
 @dataclass
 class GreedyResult:
     "The greedy sequence: chosen items in order, the set value after each, and recorded extras."
@@ -220,7 +235,7 @@ def greedy_maximize(score, n_items: int, k=None) -> GreedyResult:
                 if key != "score": records.setdefault(key, []).append(np.asarray(v)[best])
     return GreedyResult(np.array(chosen), np.array(values), {key: np.array(v) for key, v in records.items()})
 
-# %% ../nbs/11_regions.ipynb #6c110fff
+# %% ../nbs/11_regions.ipynb #d80fdb28
 def _angular_distances(reps) -> np.ndarray:
     "Pairwise `arccos(cosine similarity) / pi` of the rows of `reps`."
     r = np.asarray(reps, np.float64)
@@ -242,6 +257,15 @@ def _evidential_confidence(images, logits):
 CONFIDENCES = {"entropy": _entropy_confidence, "evidential": _evidential_confidence}
 
 
+def evidential_confidence(edl_model, preprocess=None):
+    "Chen et al.'s confidence `1 - K / sum(alpha)` from a separate evidential Keras model, as a `confidence=` callable."
+    if not callable(edl_model): raise ValueError(f"edl_model: expected a Keras model, got {type(edl_model).__name__}")
+    def confidence(images, logits):  # the classifier's logits are not used: the evidence is the EDL model's own
+        z = edl_model(images if preprocess is None else preprocess(images), training=False)
+        return _evidential_confidence(images, tf.cast(z, tf.float32))
+    return confidence
+
+
 def blurred(sigma: float = 5.0):
     "A baseline callable: the image under a Gaussian blur of `sigma` pixels (the insertion metric's usual canvas)."
     if not np.isscalar(sigma) or not sigma > 0: raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
@@ -256,7 +280,7 @@ def area_auc(fractions, scores) -> float:
     "Area under a curve given at increasing area fractions (trapezoid rule)."
     return float(np.trapezoid(np.asarray(scores, np.float64), np.asarray(fractions, np.float64)))
 
-# %% ../nbs/11_regions.ipynb #0c0b34b4
+# %% ../nbs/11_regions.ipynb #da839056
 @dataclass
 class RegionResult:
     "Greedy region selection for one image: the order, the curves and Chen et al.'s summary numbers."
@@ -304,7 +328,7 @@ class RegionResult:
         return {"regions": len(self.masks), "original score": self.original_score, "highest score": self.highest_score,
                 "insertion AUC": self.insertion_auc, "deletion AUC": self.deletion_auc}
 
-# %% ../nbs/11_regions.ipynb #d80fdb28
+# %% ../nbs/11_regions.ipynb #885ad5bb
 class SubmodularRegions(Explainer):
     "Region attribution by greedy submodular subset selection (Chen et al., ICLR 2024) on any partition."
     def __init__(self, model, rep_layer=None, lambdas=(1.0, 1.0, 1.0, 1.0), confidence="entropy", baseline=0.0,
@@ -314,7 +338,8 @@ class SubmodularRegions(Explainer):
         if lam.shape != (4,) or not np.all(np.isfinite(lam)) or (lam < 0).any():
             raise ValueError(f"lambdas: expected 4 non-negative weights (confidence, effectiveness, consistency, "
                              f"collaboration), got {lambdas!r}")
-        if isinstance(confidence, str):
+        if isinstance(confidence, keras.Model): confidence = evidential_confidence(confidence, preprocess)
+        elif isinstance(confidence, str):
             if confidence not in CONFIDENCES:
                 raise ValueError(f"confidence: expected one of {list(CONFIDENCES)} or a callable, got {confidence!r}")
             confidence = CONFIDENCES[confidence]
@@ -420,7 +445,7 @@ class SubmodularRegions(Explainer):
 
     def _check_kwargs(self, x, division: str = "slico", **kw): check_division(division)
 
-# %% ../nbs/11_regions.ipynb #47f5082e
+# %% ../nbs/11_regions.ipynb #3524c7d3
 def rank_regions(attribution, masks) -> np.ndarray:
     "Region indices by decreasing mean attribution (`(H, W)` or `(H, W, C)`, summed over channels)."
     a = np.asarray(attribution, np.float64)
