@@ -35,7 +35,7 @@ _EXTRAS = {
               "threadpoolctl", "pillow", "shap"),
 }
 _IMPORT_NAMES = {"pillow": "PIL", "opencv-contrib-python-headless": "cv2", "scikit-image": "skimage"}
-_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "regions": "regions", "bench": "bench", "speed": "bench"}
+_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "regions": "regions", "evidential": "regions", "bench": "bench", "speed": "bench"}
 
 __all__ = sorted(_ORIGIN)
 

@@ -277,8 +277,9 @@ def blurred(sigma: float = 5.0):
 
 
 def area_auc(fractions, scores) -> float:
-    "Area under a curve given at increasing area fractions (trapezoid rule)."
-    return float(np.trapezoid(np.asarray(scores, np.float64), np.asarray(fractions, np.float64)))
+    "Area under a curve given at increasing area fractions (trapezoid rule; scipy's, which NumPy 1 lacks as np.trapezoid)."
+    from scipy.integrate import trapezoid
+    return float(trapezoid(np.asarray(scores, np.float64), np.asarray(fractions, np.float64)))
 
 # %% ../nbs/11_regions.ipynb #da839056
 @dataclass

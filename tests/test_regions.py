@@ -5,6 +5,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
+from scipy.integrate import trapezoid
 import pytest
 import keras
 
@@ -238,7 +239,7 @@ def test_curves_and_summary(toy):
     assert np.isclose(res.deletion[0], p[0, t], atol=1e-5) and np.isclose(res.deletion[-1], p[1, t], atol=1e-5)
     assert np.isclose(res.highest_score, res.insertion.max()) and res.highest_score >= res.original_score
     assert np.isclose(res.fractions[-1], 1.0) and np.all(np.diff(res.fractions) > 0)
-    assert np.isclose(res.insertion_auc, np.trapezoid(res.insertion, res.fractions))
+    assert np.isclose(res.insertion_auc, trapezoid(res.insertion, res.fractions))
     again = order_curves(smr, img, masks, res.order, t)
     np.testing.assert_allclose(again["insertion"], res.insertion, atol=1e-5)
     np.testing.assert_allclose(again["deletion"], res.deletion, atol=1e-5)
@@ -312,8 +313,7 @@ def test_tutorial_structure():
         assert any(part in c for c in code), part
 
 
-@pytest.mark.skipif(not os.environ.get("IG2_RUN_TUTORIAL"), reason="the notebook runner executes the tutorial; "
-                    "set IG2_RUN_TUTORIAL=1 to also inspect its table here (a few minutes)")
+@pytest.mark.tutorial  # a few minutes: run by .ci/run, not by the fast suite
 def test_tutorial_produces_the_table():
     import nbformat
     from nbclient import NotebookClient
