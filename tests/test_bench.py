@@ -55,3 +55,12 @@ def test_bench_refuses_bad_arguments(argv, message):
     import ig2.bench as b
     with pytest.raises(ValueError, match=message):
         b.main(argv)
+
+
+def test_blur_ig_is_left_out_of_tabular_experiments():
+    "Blurring across feature columns has no meaning: the XAI-Bench experiments must not offer Blur IG."
+    import ig2.bench as b
+    exp = b.load_xaibench_experiment("xaibench-linear")
+    names = set(b.tabular_methods(exp, b.Settings()))
+    assert "Blur IG" not in names and {"IG²", "IG zero", "Guided IG"} <= names
+    assert "Blur IG" in b.image_methods(b.load_mnist_experiment(), b.Settings())
