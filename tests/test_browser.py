@@ -3,7 +3,7 @@
 Starts JupyterLab with its own config/data/runtime dirs under a temp dir (token off, news and update checks
 off, announcements disabled), opens a small notebook that builds the explorer for a test digit, runs it,
 waits for the kernel to be idle, moves the step slider with the keyboard and checks that the visible step
-readout and the rendered image change. Saves a screenshot to image/explorer.png.
+readout and the rendered image change. Saves a screenshot to results/explorer.png (image/explorer.png with IG2_UPDATE_DOCS=1).
 
 With IG2_REQUIRE_BROWSER=1 a missing browser, Playwright or JupyterLab fails the test; otherwise it skips.
 The browser is never downloaded (`playwright install` is not used): it is /usr/bin/chromium (apt-get
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.browser  # JupyterLab in Debian's chromium: run by .ci/
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("IG2_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOT = ROOT / "image" / "explorer.png"
+# the README's figure is refreshed only on request; a plain run leaves the tracked image/ alone
+SCREENSHOT = ROOT / ("image" if os.environ.get("IG2_UPDATE_DOCS") == "1" else "results") / "explorer.png"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-default-apps", "--disable-extensions", "--no-default-browser-check"]
@@ -161,7 +162,7 @@ def test_explorer_in_jupyterlab(tmp_path):
                     "[...document.querySelectorAll('.widget-label')].some(e => e.innerText.trim() === 'step 62 / 201')",
                     timeout=60_000)
                 page.wait_for_timeout(500)  # let the last picture paint before the screenshot
-                SCREENSHOT.parent.mkdir(exist_ok=True)
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT))
                 assert SCREENSHOT.stat().st_size > 10_000
 
