@@ -1,7 +1,7 @@
 """Convert notebooks to and from a percent-format script, so they can be edited as text.
 
-    python tools/nb.py topy nbs/01_paths.ipynb > /tmp/01_paths.py
-    python tools/nb.py tonb /tmp/01_paths.py nbs/01_paths.ipynb
+    python tools/nb.py topy nbs/03_gradpath.ipynb > /tmp/03_gradpath.py
+    python tools/nb.py tonb /tmp/03_gradpath.py nbs/03_gradpath.ipynb
     python tools/nb.py ids nbs/*.ipynb      # stable cell ids for notebooks edited elsewhere
 
 Cells are separated by lines `# %%` (code) and `# %% [markdown]` (markdown; each line of the
