@@ -467,6 +467,7 @@ def questions_figure(exp: Experiment, res: Result, n: int = 5):
     from ig2.viz import Figure, show_tokens
     vocab, classes = exp.extra["vocab"], ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
     methods = list(res.attr)
+    n = min(n, len(res.idx))  # a run of fewer explicands draws them all
     fig = Figure(figsize=(4.2 * len(methods), 0.75 * n + 0.4), layout="constrained")
     axes = np.asarray(fig.subplots(n, len(methods), squeeze=False))
     for col, m in enumerate(methods):

@@ -64,3 +64,13 @@ def test_blur_ig_is_left_out_of_tabular_experiments():
     names = set(b.tabular_methods(exp, b.Settings()))
     assert "Blur IG" not in names and {"IG²", "IG zero", "Guided IG"} <= names
     assert "Blur IG" in b.image_methods(b.load_mnist_experiment(), b.Settings())
+
+
+def test_text_figure_with_fewer_explicands_than_rows(tmp_path):
+    "`ig2 bench --n 2` on TREC draws both questions (the figure asks for 5 rows at most, never more than were explained)."
+    import ig2.bench as b
+    s = replace(b.Settings(), n=2)
+    res = b.run_experiment("trec", s, ["IG zero"], progress=False)
+    exp = b.EXPERIMENTS["trec"][0]("trec")
+    (path,) = b.write_figures(exp, res, tmp_path)
+    assert path.name == "trec_questions.png" and path.stat().st_size > 1000
