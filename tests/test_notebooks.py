@@ -1,11 +1,11 @@
-"Run every notebook in nbs/ and the top-level tutorials with nbdev's test runner, one subprocess each."
+"Run every notebook in nbs/ (the front page index.ipynb too) and the top-level tutorials with nbdev's test runner."
 import os, subprocess, sys
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # the tutorials run for minutes: marked `tutorial`, so the fast suite leaves them to .ci/run
-NOTEBOOKS = sorted((ROOT / "nbs").glob("[0-9]*.ipynb")) + [
+NOTEBOOKS = [ROOT / "nbs" / "index.ipynb"] + sorted((ROOT / "nbs").glob("[0-9]*.ipynb")) + [
     pytest.param(p, marks=pytest.mark.tutorial) for p in sorted(ROOT.glob("tutorial-*.ipynb"))]
 
 
