@@ -1,17 +1,20 @@
 """Real-browser test of the PathExplorer: JupyterLab on 127.0.0.1, Debian's chromium driven by Playwright.
 
 Starts JupyterLab with its own config/data/runtime dirs under a temp dir (token off, news and update checks
-off, announcements disabled), opens a small notebook that builds the explorer for a test digit, runs it,
-waits for the kernel to be idle, moves the step slider with the keyboard and checks that the visible step
-readout and the rendered image change. Saves a screenshot to results/explorer.png (image/explorer.png with IG2_UPDATE_DOCS=1).
+off, announcements disabled), opens a small notebook with two cells, one explorer each for a test digit (IG²
+with 8 references, Guided IG from black), runs them, waits for the kernel to be idle, then in each explorer
+moves the step slider with the keyboard and checks that the visible step readout, the method's line of numbers
+and the rendered image change, both its sample panels (left) and its curves (right). Saves screenshots to
+results/explorer.png and results/explorer-guided.png (image/ with IG2_UPDATE_DOCS=1).
 
 With IG2_REQUIRE_BROWSER=1 a missing browser, Playwright or JupyterLab fails the test; otherwise it skips.
 The browser is never downloaded (`playwright install` is not used): it is /usr/bin/chromium (apt-get
 install chromium), or $IG2_CHROMIUM.
 """
-import json, os, re, signal, socket, subprocess, sys, time, urllib.request
+import io, json, os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ig2.data import load_digits_cnn
 
@@ -20,13 +23,14 @@ pytestmark = pytest.mark.browser  # JupyterLab in Debian's chromium: run by .ci/
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("IG2_CHROMIUM", "/usr/bin/chromium")
 # the README's figure is refreshed only on request; a plain run leaves the tracked image/ alone
-SCREENSHOT = ROOT / ("image" if os.environ.get("IG2_UPDATE_DOCS") == "1" else "results") / "explorer.png"
+SHOTS = ROOT / ("image" if os.environ.get("IG2_UPDATE_DOCS") == "1" else "results")
+SCREENSHOT, GUIDED_SCREENSHOT = SHOTS / "explorer.png", SHOTS / "explorer-guided.png"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-default-apps", "--disable-extensions", "--no-default-browser-check"]
-STEP = re.compile(r"^step (\d+) / 201$")
+STEP = re.compile(r"^step (\d+) / (\d+)$")
 
-NOTEBOOK_CODE = """\
+NOTEBOOK_CELLS = ["""\
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ig2 import IG2, OtherClassReferences
@@ -38,7 +42,12 @@ explainer = IG2(load_digits_cnn(), clip=(0, 1), steps=201)
 explorer = PathExplorer.from_explainer(explainer, x_test[0], OtherClassReferences(x_train, y_train, n=8))
 explorer.select(step=60)
 explorer.straight_toggle.value = True
-explorer"""
+explorer""", """\
+from ig2 import GuidedIG
+guided = PathExplorer.from_explainer(GuidedIG(explainer.adapter.model, steps=200), x_test[0])
+guided.select(step=100)
+guided.straight_toggle.value = True
+guided"""]
 
 
 def missing(reason):
@@ -54,8 +63,9 @@ def free_port() -> int:
 
 
 def write_notebook(path: Path):
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": NOTEBOOK_CODE}
-    nb = {"cells": [cell], "nbformat": 4, "nbformat_minor": 5,
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": code}
+             for code in NOTEBOOK_CELLS]
+    nb = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}}
     path.write_text(json.dumps(nb))
 
@@ -103,9 +113,64 @@ def wait_idle(page, timeout_ms: int):
     page.wait_for_function("document.body.innerText.includes('| Idle')", timeout=timeout_ms)
 
 
-def step_readout(page) -> int:
-    text = page.locator(".widget-label").filter(has_text=STEP).first.inner_text().strip()
-    return int(STEP.match(text).group(1))
+CELL = "document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]"  # JS: code cell i (an argument i)
+
+
+def wait_for_explorer(page, i: int, timeout_ms: int):
+    "Wait for code cell i's explorer (its slider), or fail at once with the kernel's traceback."
+    page.wait_for_function(f"i => {CELL} && ({CELL}.querySelector('.jp-OutputArea-output .noUi-handle') !== null || "
+                           f"({CELL}.querySelector('.jp-OutputArea') || {{innerText: ''}}).innerText.includes('Traceback'))",
+                           arg=i, timeout=timeout_ms)
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(i)
+    outputs = cell.locator(".jp-OutputArea-output").all_inner_texts()
+    assert not any("Traceback" in t for t in outputs), f"notebook cell {i} failed:\n" + "\n".join(outputs)[-3000:]
+    return cell
+
+
+def step_readout(cell) -> tuple:
+    "The (step, steps) the explorer's label shows."
+    text = cell.locator(".widget-label").filter(has_text=STEP).first.inner_text().strip()
+    return tuple(int(v) for v in STEP.match(text).groups())
+
+
+def wait_step(page, i: int, text: str):
+    page.wait_for_function(f"([i, t]) => [...{CELL}.querySelectorAll('.widget-label')].some(e => e.innerText.trim() === t)",
+                           arg=[i, text], timeout=60_000)
+
+
+def picture(image) -> np.ndarray:
+    "The explorer's picture as the browser paints it, RGB (H, W, 3)."
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(image.screenshot())).convert("RGB")).astype(int)
+
+
+def step_and_check(page, i: int, method: str, start: int, steps: int, moves: int = 3):
+    """Move cell i's slider `moves` steps right with the keyboard; the readout, the method's line of numbers
+    and the picture must follow: its sample panels (left) and its curves (right) both change."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(i)
+    image = cell.locator(".jp-OutputArea-output img.widget-image").first
+    image.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(f"i => {CELL}.querySelector('img.widget-image').naturalWidth > 0", arg=i)
+    assert step_readout(cell) == (start, steps)
+    assert f"{method} step {start}:" in cell.locator(".widget-html").first.inner_text()
+    src_before, before = image.get_attribute("src"), picture(image)
+    handle = cell.locator(".jp-OutputArea-output .noUi-handle").first
+    handle.focus()
+    for _ in range(moves): page.keyboard.press("ArrowRight")
+    wait_step(page, i, f"step {start + moves} / {steps}")
+    page.wait_for_function(f"([i, s]) => {CELL}.querySelector('img.widget-image').src !== s", arg=[i, src_before],
+                           timeout=60_000)
+    page.wait_for_function(f"i => {CELL}.querySelector('img.widget-image').complete", arg=i)
+    assert step_readout(cell) == (start + moves, steps)
+    assert f"{method} step {start + moves}:" in cell.locator(".widget-html").first.inner_text()
+    after = picture(image)
+    assert after.shape == before.shape
+    width = after.shape[1]  # the sample panels and colour bars end before 0.65 of it, the curves start after 0.66
+    cols = lambda lo, hi: slice(int(lo * width), int(hi * width))
+    changed = lambda lo, hi: bool((after[:, cols(lo, hi)] != before[:, cols(lo, hi)]).any())
+    assert changed(0, 0.6), f"{method}: the sample panels did not change"
+    assert changed(0.68, 1), f"{method}: the curves (cursor, markers) did not change"
+    return cell, handle
 
 
 def test_explorer_in_jupyterlab(tmp_path):
@@ -129,48 +194,33 @@ def test_explorer_in_jupyterlab(tmp_path):
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/explorer.ipynb?reset", timeout=120_000)
                 wait_idle(page, 180_000)  # the kernel has started: running earlier can be lost
                 page.keyboard.press("Control+b")  # fold the file browser away: room for the explorer
-                page.locator(".jp-Cell .cm-content").first.click()
-                page.keyboard.press("Shift+Enter")
-                # the explorer's slider, or a traceback (fail at once, with the kernel's words)
-                page.wait_for_function("document.querySelector('.jp-OutputArea-output .noUi-handle') !== null || "
-                                       "[...document.querySelectorAll('.jp-OutputArea-output')]"
-                                       ".some(e => e.innerText.includes('Traceback'))", timeout=300_000)
-                outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-                assert not any("Traceback" in t for t in outputs), "the notebook cell failed:\n" + "\n".join(outputs)[-3000:]
-                handle = page.locator(".jp-OutputArea-output .noUi-handle").first
-                handle.wait_for(state="visible", timeout=60_000)
+                for i in range(len(NOTEBOOK_CELLS)):  # queue both cells; the kernel runs them in order
+                    page.locator(".jp-Notebook .jp-CodeCell .cm-content").nth(i).click()
+                    page.keyboard.press("Shift+Enter")
+                for i in range(len(NOTEBOOK_CELLS)): wait_for_explorer(page, i, 420_000)
                 wait_idle(page, 300_000)
-                image = page.locator(".jp-OutputArea-output img.widget-image").first
-                image.wait_for(state="visible", timeout=60_000)
-                page.wait_for_function("document.querySelector('.jp-OutputArea-output img.widget-image').naturalWidth > 0")
-                assert step_readout(page) == 60
-                src_before, pixels_before = image.get_attribute("src"), image.screenshot()
 
-                handle.focus()
-                for _ in range(3): page.keyboard.press("ArrowRight")
-                page.wait_for_function(
-                    "[...document.querySelectorAll('.widget-label')].some(e => e.innerText.trim() === 'step 63 / 201')",
-                    timeout=60_000)
-                page.wait_for_function(f"document.querySelector('.jp-OutputArea-output img.widget-image').src !== {src_before!r}",
-                                       timeout=60_000)
-                page.wait_for_function("document.querySelector('.jp-OutputArea-output img.widget-image').complete")
-                assert step_readout(page) == 63
-                assert image.screenshot() != pixels_before  # the rendered picture changed, not only its URL
-
+                # IG²: three steps right, one back, the README's screenshot
+                cell, handle = step_and_check(page, 0, "IG²", 60, 201)
                 page.keyboard.press("ArrowLeft")
-                page.wait_for_function(
-                    "[...document.querySelectorAll('.widget-label')].some(e => e.innerText.trim() === 'step 62 / 201')",
-                    timeout=60_000)
+                wait_step(page, 0, "step 62 / 201")
+                handle.scroll_into_view_if_needed()
                 page.wait_for_timeout(500)  # let the last picture paint before the screenshot
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT))
                 assert SCREENSHOT.stat().st_size > 10_000
 
+                # Guided IG from black in the second cell: its own slider, readout and picture
+                guided, _ = step_and_check(page, 1, "Guided IG", 100, 200)
+                guided.locator(".jp-OutputArea-output").first.screenshot(path=str(GUIDED_SCREENSHOT))
+                assert GUIDED_SCREENSHOT.stat().st_size > 10_000
+                assert step_readout(cell) == (62, 201)  # the first explorer did not move
+
                 # Play (linked to the slider in the browser) moves the step on its own
-                page.locator(".jp-OutputArea-output .widget-play button").first.click()
+                cell.locator(".jp-OutputArea-output .widget-play button").first.click()
                 page.wait_for_function(
-                    "[...document.querySelectorAll('.widget-label')].some(e => /^step (6[5-9]|[7-9]\\d|1\\d\\d|20[01]) \\/ 201$/.test(e.innerText.trim()))",
-                    timeout=60_000)
+                    f"i => [...{CELL}.querySelectorAll('.widget-label')].some(e => "
+                    r"/^step (6[5-9]|[7-9]\d|1\d\d|20[01]) \/ 201$/.test(e.innerText.trim()))", arg=0, timeout=60_000)
             finally:
                 browser.close()
     finally:

@@ -1,9 +1,12 @@
-"Headless tests of ig2.widgets.PathExplorer: the displayed state follows the controls, for images, signals and tabular inputs."
+"""Headless tests of ig2.widgets.PathExplorer: the displayed state follows the controls, for IG², Guided IG, Blur IG and
+IG paths, for images, signals and tabular inputs, and the saved widget state carries the current picture."""
+import base64
 import numpy as np
 import pytest
 import keras
+from ipywidgets.embed import embed_data
 
-from ig2 import IG2, OtherClassReferences
+from ig2 import IG2, OtherClassReferences, GuidedIG, BlurIG, IntegratedGradients, ExpectedGradients, VanillaGradient
 from ig2.data import load_digits, load_digits_cnn
 from ig2.widgets import PathExplorer, straight_line_curves, thin
 
@@ -160,3 +163,121 @@ def test_bad_input(digits, digit_explorer):
         def explain_path(self, *a, **k): raise AssertionError("explain_path must not run")
     with pytest.raises(ValueError, match="keep_path"):
         PathExplorer.from_explainer(Refuses(), x_te[0], refs, keep_path=False)
+
+
+@pytest.fixture(scope="module")
+def guided_explorer(digits):
+    "Guided IG from two baselines (black and mid-grey), 40 steps, straight line at 11 positions."
+    x_tr, y_tr, x_te, model = digits
+    bases = np.stack([np.zeros_like(x_te[3]), np.full_like(x_te[3], 0.5)])
+    explainer = GuidedIG(model, steps=40)
+    return PathExplorer.from_explainer(explainer, x_te[3], bases, points=11), explainer
+
+
+def test_guided_ig_slider_and_selector(guided_explorer):
+    ex, explainer = guided_explorer
+    res = ex.result
+    assert res.method == "GuidedIG" and res.rep_distance is None and res.path.shape == (41, 2, 28, 28, 1)
+    assert (ex.has_distance, ex.distance_marker, len(ex._curve_axes)) == (False, None, 1)
+    assert ex.reference_selector.description == "baseline"
+    assert [label for label, _ in ex.reference_selector.options] == ["mean of 2 baselines", "baseline 0", "baseline 1"]
+    assert ex.figure.axes[3].get_title() == "Guided IG: target score" and len(ex.figure.axes) == 6  # 3 panels, 2 colour bars, curves
+    seen = set()
+    for reference in ("mean", 1):
+        ex.reference_selector.value = reference
+        pick = (lambda a: a.mean(0)) if reference == "mean" else (lambda a: a[reference])
+        for j in (0, 13, 40):
+            ex.slider.value = j
+            assert ex.step_label.value == f"step {j} / 40"
+            np.testing.assert_allclose(ex.panels["point"].data(), pick(res.path[j])[..., 0], atol=1e-6)
+            np.testing.assert_allclose(ex.panels["attribution"].data(), pick(res.cumulative[j])[..., 0], atol=1e-6)
+            scores = res.scores.mean(1) if reference == "mean" else res.scores[:, reference]
+            np.testing.assert_allclose(ex.score_marker.get_data(), [[j], [scores[j]]], rtol=1e-6)
+            assert f"Guided IG step {j}:" in ex.info.value and "distance" not in ex.info.value
+            assert ex.current()["distance"] is None
+            seen.add(bytes(ex.image.value))
+    assert len(seen) == 6
+    np.testing.assert_allclose(res.path[-1], res.gradcf, atol=1e-6)  # the paths end at the baselines
+    ex.select(reference="mean", step=40)
+    np.testing.assert_allclose(ex.panels["attribution"].data(), res.attribution[..., 0], atol=1e-5)
+
+
+def test_guided_ig_straight_line_is_ig_from_the_same_baseline(guided_explorer):
+    ex, explainer = guided_explorer
+    res = ex.result
+    scores, dists = ex.straight
+    assert scores.shape == (11, 2) and dists is None
+    scale = abs(res.scores[0]).max()
+    np.testing.assert_allclose(scores[0], res.scores[0], atol=1e-3 * scale)    # starts at f_t(x)
+    np.testing.assert_allclose(scores[-1], res.scores[-1], atol=1e-3 * scale)  # ends at f_t(baseline)
+    mid = res.explicand + 0.3 * (res.gradcf[1] - res.explicand)  # position 3 of 10 towards baseline 1
+    np.testing.assert_allclose(scores[3, 1], explainer.adapter.scores(mid[None])[0, res.target], rtol=1e-4, atol=1e-4)
+    ex.select(step=20)
+    before = bytes(ex.image.value)
+    ex.straight_toggle.value = True
+    dashed = [l for l in ex.figure.axes[3].lines if l.get_linestyle() == "--" and l.get_visible()]
+    assert len(dashed) == 1  # the score only: no distance axis
+    np.testing.assert_allclose(dashed[0].get_ydata(), scores.mean(1), rtol=1e-6)
+    assert bytes(ex.image.value) != before and ex.step == 20
+    ex.reference_selector.value = 0
+    np.testing.assert_allclose(dashed[0].get_ydata(), scores[:, 0], rtol=1e-6)
+    ex.straight_toggle.value = False
+    ex.reference_selector.value = "mean"
+
+
+def test_blur_ig_and_ig(digits):
+    x_tr, y_tr, x_te, model = digits
+    blur = PathExplorer.from_explainer(BlurIG(model, max_sigma=10, steps=100), x_te[3], points=7)
+    res = blur.result
+    assert res.method == "BlurIG" and blur.n_references == 1 and blur.reference_selector.disabled
+    assert blur.straight[0].shape == (7, 1) and not blur.straight_toggle.disabled
+    np.testing.assert_allclose(blur.straight[0][[0, -1], 0], res.scores[[0, -1], 0], atol=1e-3 * abs(res.scores[0, 0]))
+    drop_total = abs(res.scores[0, 0] - res.scores[-1, 0])
+    for j in (0, 19, 50, 100):  # 100 steps: the largest gap of this path, 1.3 % at j = 19 (2.1 % with 60 steps)
+        blur.select(step=j)
+        np.testing.assert_allclose(blur.panels["point"].data(), res.path[j, 0, ..., 0], atol=1e-6)
+        np.testing.assert_allclose(blur.panels["displacement"].data(), res.explicand[..., 0] - res.path[j, 0, ..., 0], atol=1e-6)
+        now = blur.current()
+        assert abs(now["cumulative"].sum() - now["score_drop"]) < 0.03 * drop_total  # completeness, step by step
+    assert blur.figure.axes[3].get_title() == "Blur IG: target score"
+
+    ig = PathExplorer.from_explainer(IntegratedGradients(model, steps=20), x_te[3], np.zeros((28, 28, 1), "float32"))
+    assert ig.result.method == "IntegratedGradients" and ig.method == "IG"
+    assert ig.straight is None and ig.straight_toggle.disabled  # its path is the straight line
+    ig.slider.value = ig.slider.max
+    j = ig.step
+    assert ig.step_label.value == f"step {j} / {ig.result.steps}"
+    np.testing.assert_allclose(ig.panels["point"].data(), ig.result.path[-1, 0, ..., 0], atol=1e-6)
+    np.testing.assert_allclose(ig.panels["attribution"].data(), ig.result.attribution[..., 0], atol=1e-5)
+
+
+def test_saved_widget_state_holds_the_current_picture(guided_explorer):
+    ex, _ = guided_explorer
+    ex.select(reference=1, step=27)
+    state = embed_data(views=[ex.widget])["manager_state"]["state"]  # what a notebook saves with its widgets
+    image = state[ex.image.model_id]
+    assert image["model_name"] == "ImageModel" and image["buffers"][0]["path"] == ["value"]
+    saved = base64.b64decode(image["buffers"][0]["data"])
+    assert saved == bytes(ex.image.value) and saved.startswith(PNG)
+    assert state[ex.slider.model_id]["state"]["value"] == 27
+    assert state[ex.reference_selector.model_id]["state"]["index"] == 2  # "baseline 1"
+    ex.reference_selector.value = "mean"
+
+
+def test_bad_explainers(digits, guided_explorer):
+    x_tr, y_tr, x_te, model = digits
+    ex, explainer = guided_explorer
+    with pytest.raises(ValueError, match="result: got the explainer GuidedIG"):
+        PathExplorer(explainer)
+    with pytest.raises(ValueError, match="explainer: expected a path explainer with explain_path"):
+        PathExplorer.from_explainer(VanillaGradient(model), x_te[0])
+    with pytest.raises(ValueError, match="explainer: ExpectedGradients has no path"):
+        PathExplorer.from_explainer(ExpectedGradients(model, x_tr[:4], samples=3), x_te[0])
+    with pytest.raises(ValueError, match="points: expected an integer >= 2"):
+        PathExplorer.from_explainer(explainer, x_te[0], points=1)
+    with pytest.raises(ValueError, match="references: IG2 needs references"):
+        PathExplorer.from_explainer(IG2(model, steps=5), x_te[0])
+    with pytest.raises(ValueError, match="baseline: Blur IG"):
+        PathExplorer.from_explainer(BlurIG(model, steps=5), x_te[0], np.zeros((28, 28, 1), "float32"))
+    with pytest.raises(ValueError, match="straight: expected two arrays"):
+        PathExplorer(ex.result, straight=(np.zeros((5, 3)), None))
