@@ -74,6 +74,12 @@ def demo(n: int = 4, steps: int = 201, out: str = DEMO_OUT, seed: int = 0) -> li
 # %% ../nbs/99_cli.ipynb #c6cbbf05
 TRAINERS = {"mnist": ("ig2.data", "train_mnist_cnn", "mnist_cnn"),  # name -> (module, function, file stem[, kwargs])
             "trec": ("ig2.text", "train_trec_cnn", "trec_cnn"),
+            "digits": ("ig2.data", "train_digits_cnn", "digits_cnn"),
+            "questions": ("ig2.text", "train_question_cnn", "question_cnn"),
+            "scenes": ("ig2.data", "train_scenes_cnn", "scenes_cnn"),
+            "mnist1d": ("ig2.data", "train_mnist1d_cnn", "mnist1d_cnn"),
+            "scenes-masked": ("ig2.evidential", "train_scenes_masked_cnn", "scenes_cnn_masked"),
+            "scenes-edl": ("ig2.evidential", "train_scenes_edl", "scenes_edl"),
             **{name: ("ig2.bench", "train_xaibench_mlp", name, {"name": name})
                for name in ("xaibench-linear", "xaibench-nonlinear", "xaibench-piecewise",
                             "xaibench-nonlinear-rho0", "xaibench-nonlinear-rho0.9", "xaibench-linear-rho0",

@@ -179,20 +179,16 @@ def question_cnn(vocab_size: int, length: int = 12, n_classes: int = len(CLASSES
     return keras.Model(ids, logits, name=name)
 
 
-def train_question_cnn(epochs: int = 6, seed: int = 0) -> keras.Model:
-    "Train `question_cnn` on the stand-in's training split with fixed seeds."
+def train_question_cnn(epochs: int = 6, seed: int = 0):
+    "Train `question_cnn` on the template set's training split, deterministically: `(model, history)`."
     q = load_questions()
-    keras.utils.set_random_seed(seed)
-    model = question_cnn(len(q.vocab), q.x_train.shape[1])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(q.x_train, q.y_train, epochs=epochs, batch_size=32, verbose=0)
-    return model
+    return fit_deterministic(lambda: question_cnn(len(q.vocab), q.x_train.shape[1]), q.x_train, q.y_train, epochs,
+                             seed=seed, batch_size=32, learning_rate=3e-3)
 
 
 def load_question_cnn(retrain: bool = False) -> keras.Model:
-    "The trained question CNN from the cache (trained on first use)."
-    return cached_model("question_cnn_v2", train_question_cnn, retrain=retrain)
+    "The question CNN shipped in `ig2/assets/models` (`retrain=True` trains one into the user cache)."
+    return shipped_model("question_cnn", lambda: train_question_cnn()[0], retrain=retrain)
 
 # %% ../nbs/22_text.ipynb #657e0a91
 @contextlib.contextmanager
