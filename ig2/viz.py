@@ -302,7 +302,7 @@ SCORE_COLOR, DISTANCE_COLOR = "C0", "C1"
 
 
 def path_curves(result, reference="mean", ax=None, straight=None, title: str | None = None):
-    "Target score and representation distance along the path; returns `(score_axes, distance_axes)`."
+    "Target score (and, for IG², representation distance) along the path: `(score_axes, distance_axes or None)`."
     reference = check_reference(reference, np.shape(result.scores)[1])
     ax = new_axes(ax, figsize=(4, 2.6))
     steps = np.arange(len(result.scores))
@@ -312,9 +312,12 @@ def path_curves(result, reference="mean", ax=None, straight=None, title: str | N
         ax.plot(np.linspace(0, steps[-1], len(straight)), straight, color=SCORE_COLOR, ls="--",
                 label="straight line")
     ax.set_xlabel("step j", fontsize=8); ax.set_ylabel("target score", color=SCORE_COLOR, fontsize=8)
-    dist_ax = ax.twinx()
-    dist_ax.plot(steps, per_reference(result.rep_distance, reference), color=DISTANCE_COLOR)
-    dist_ax.set_ylabel("distance to reference", color=DISTANCE_COLOR, fontsize=8)
-    for a in (ax, dist_ax): a.tick_params(labelsize=7)
+    dist_ax = None  # only IG² has a representation distance; other paths draw their score alone
+    if getattr(result, "rep_distance", None) is not None:
+        dist_ax = ax.twinx()
+        dist_ax.plot(steps, per_reference(result.rep_distance, reference), color=DISTANCE_COLOR)
+        dist_ax.set_ylabel("distance to reference", color=DISTANCE_COLOR, fontsize=8)
+    for a in (ax, dist_ax):
+        if a is not None: a.tick_params(labelsize=7)
     if title is not None: ax.set_title(title, fontsize=9)
     return ax, dist_ax
