@@ -1,7 +1,7 @@
 """ig2: IG² (Integrated Gradients on an Iterative Gradient path) and the path-attribution family for Keras 3.
 
 `import ig2` is light: the public names and the submodules load on first use (PEP 562), so importing the
-package pulls in neither TensorFlow nor any optional package. `ig2.IG2` imports `ig2.methods` (and
+package pulls in neither TensorFlow nor any optional package. `ig2.IG2` imports `ig2.ig2` (and
 TensorFlow) the first time it is asked for.
 """
 # Hand-written, not exported by nbdev (settings.ini: put_version_in_init = False).
@@ -12,9 +12,13 @@ import pkgutil
 _EXPORTS = {
     "core": ("ModelAdapter", "Explainer"),
     "paths": ("GradPath", "auto_step_size"),
-    "methods": ("IG2", "GradCFE", "PathResult", "OtherClassReferences", "RelevantReferences"),
-    "pathmethods": ("IntegratedGradients", "ExpectedGradients", "GuidedIG", "BlurIG", "SmoothGrad", "VanillaGradient",
-                    "GradientInput"),
+    "engine": ("PathResult",),
+    "ig2": ("IG2", "GradCFE", "OtherClassReferences", "RelevantReferences"),
+    "ig": ("IntegratedGradients",),
+    "gradients": ("VanillaGradient", "GradientInput", "SmoothGrad"),
+    "expected": ("ExpectedGradients",),
+    "guided": ("GuidedIG",),
+    "blurig": ("BlurIG",),
     "text": ("EmbeddingAdapter", "TextExplainer", "TextAttribution", "load_questions", "load_question_cnn"),
     "widgets": ("PathExplorer",),
     "regions": ("SubmodularRegions", "RegionResult", "divide", "partition_from_masks", "greedy_maximize", "blurred"),

@@ -92,8 +92,7 @@ def load_mnist_experiment(name: str = "mnist") -> Experiment:
 
 def image_methods(exp: Experiment, s: Settings) -> dict:
     "The image experiments' methods: IG² and the path methods it is compared with."
-    from ig2.methods import IG2, OtherClassReferences
-    from ig2.pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, VanillaGradient
+    from ig2 import IG2, OtherClassReferences, IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, VanillaGradient
     m, pool = exp.model, exp.pool_x[np.random.default_rng(s.seed).choice(len(exp.pool_x), 256, replace=False)]
     refs = OtherClassReferences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)
     methods = [Method("IG²", IG2(m, steps=s.ig2_steps, clip=exp.bounds), {"references": refs}),
@@ -159,8 +158,8 @@ class _Tokens:
 
 def text_methods(exp: Experiment, s: Settings) -> dict:
     "IG² with other-class reference questions; IG from zero embeddings and from padding embeddings."
-    from ig2.methods import IG2
-    from ig2.pathmethods import IntegratedGradients
+    from ig2.ig2 import IG2
+    from ig2.ig import IntegratedGradients
     from ig2.text import EmbeddingAdapter, TextExplainer, other_class_sentences
     adapter = EmbeddingAdapter(exp.model)
     refs = other_class_sentences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)
@@ -244,8 +243,8 @@ def _class1_probability(exp: Experiment):
 
 def tabular_methods(exp: Experiment, s: Settings) -> dict:
     "Every differentiable ig2 explainer on the MLP (Blur IG has no meaning across feature columns), and KernelSHAP."
-    from ig2.methods import IG2, OtherClassReferences
-    from ig2.pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, SmoothGrad, VanillaGradient, GradientInput
+    from ig2 import (IG2, OtherClassReferences, IntegratedGradients, ExpectedGradients, GuidedIG, SmoothGrad,
+                     VanillaGradient, GradientInput)
     m, out = exp.model, "probability"
     pool = exp.pool_x[np.random.default_rng(s.seed).choice(len(exp.pool_x), 256, replace=False)]
     refs = OtherClassReferences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)

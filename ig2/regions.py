@@ -383,7 +383,7 @@ class SubmodularRegions(Explainer):
 
     def prior(self, x, target, references, steps: int = 101, clip=None) -> np.ndarray:
         "The IG² attribution of `x` for `target`: the default prior of the 'saliency_patch' division."
-        from ig2.methods import IG2
+        from ig2.ig2 import IG2
         if references is None:
             raise ValueError("references: the IG² prior of the 'saliency_patch' division needs references "
                              "(an array (R, ...) or a callable), or pass saliency=")

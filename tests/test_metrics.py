@@ -217,7 +217,7 @@ def test_one_baseline_checker_before_any_model_call(metric):
 
 def test_infidelity_and_mu_fidelity_read_gradient_maps_with_multiply_by_inputs_false():
     "On a linear model the gradient (gradient-type) and IG (an attribution) are both exact, each read its own way."
-    from ig2.pathmethods import VanillaGradient, IntegratedGradients
+    from ig2 import VanillaGradient, IntegratedGradients
     rng = np.random.default_rng(0)
     w = rng.normal(size=(6, 6, 2)).astype("float32")
     d = w.size
@@ -257,7 +257,7 @@ def _tanh_mlp(seed=0, d=6, h=8, c=3):
 
 def test_max_sensitivity_gives_perturbed_inputs_the_original_draws():
     "A stochastic explainer is as sensitive as its deterministic part: perturbed rows see the original's random draws."
-    from ig2.pathmethods import VanillaGradient, ExpectedGradients
+    from ig2 import VanillaGradient, ExpectedGradients
     model = _tanh_mlp()
     rng = np.random.default_rng(1)
     x, pool = rng.normal(size=(5, 6)).astype("float32"), rng.normal(size=(40, 6)).astype("float32")
