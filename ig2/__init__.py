@@ -23,8 +23,10 @@ _EXPORTS = {
     "widgets": ("PathExplorer",),
     "regions": ("SubmodularRegions", "RegionResult", "divide", "partition_from_masks", "greedy_maximize", "blurred"),
     "scale": ("explain_dataset", "load_shards", "sample_images", "calibrate_batchnorm", "IMAGENET_IG2"),
-    "metrics": ("insertion", "deletion", "pic", "sic", "aic", "completeness_gap", "mu_fidelity", "infidelity",
-                "max_sensitivity", "pointing_game", "energy_in_mask"),
+    "curves": ("insertion", "deletion"),
+    "information": ("pic", "sic", "aic"),  # not a module `pic`: importing it would shadow the function `ig2.pic`
+    "fidelity": ("completeness_gap", "mu_fidelity", "infidelity", "max_sensitivity"),
+    "localisation": ("pointing_game", "energy_in_mask"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 # every submodule and subpackage on disk (new ones need no entry here); private ones (_modidx, __main__) stay hidden

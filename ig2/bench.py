@@ -118,28 +118,31 @@ def removal_targets(exp: Experiment, x) -> dict:
 
 def image_metrics(exp: Experiment, method: Method, x, t, attr, s: Settings) -> tuple:
     "Per-explicand metric values `{metric: (N,)}`, dataset-level `summary` and curves of one method."
-    from ig2 import metrics as M
+    from ig2.curves import insertion, deletion
+    from ig2.fidelity import mu_fidelity, infidelity, max_sensitivity
+    from ig2.information import pic
+    from ig2.localisation import pointing_game, energy_in_mask
     m, values, summary, curves = exp.model, {}, {}, {}
     for r, base in removal_targets(exp, x).items():
-        ins = M.insertion(m, x, t, attr, steps=s.metric_steps, baseline=base)
-        dele = M.deletion(m, x, t, attr, steps=s.metric_steps, baseline=base)
+        ins = insertion(m, x, t, attr, steps=s.metric_steps, baseline=base)
+        dele = deletion(m, x, t, attr, steps=s.metric_steps, baseline=base)
         values[f"insertion@{r}"], values[f"deletion@{r}"] = ins.auc, dele.auc
         curves[f"insertion@{r}"], curves[f"deletion@{r}"] = ins, dele
-        values[f"mu_fidelity@{r}"] = M.mu_fidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
-                                                   multiply_by_inputs=method.multiplies_inputs)
-        values[f"infidelity@{r}"] = M.infidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
+        values[f"mu_fidelity@{r}"] = mu_fidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
                                                  multiply_by_inputs=method.multiplies_inputs)
+        values[f"infidelity@{r}"] = infidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
+                                               multiply_by_inputs=method.multiplies_inputs)
     lo, hi = exp.bounds
-    values["max_sensitivity"] = M.max_sensitivity(method.explain, m, x, t, radius=0.02 * (hi - lo), clip=exp.bounds,
-                                                  n_samples=s.sens_samples, seed=s.seed, attributions=attr)
+    values["max_sensitivity"] = max_sensitivity(method.explain, m, x, t, radius=0.02 * (hi - lo), clip=exp.bounds,
+                                                n_samples=s.sens_samples, seed=s.seed, attributions=attr)
     if s.pic:
         for kind in ("aic", "sic"):
-            res = M.pic(m, x, t, attr, kind=kind, seed=s.seed)
+            res = pic(m, x, t, attr, kind=kind, seed=s.seed)
             values[kind] = res.auc
             summary[f"{kind} (median curve)"], summary[f"{kind} valid images"] = float(res.median_auc), int(res.n_valid)
     if exp.masks is not None:
-        values["pointing_game"] = M.pointing_game(attr, exp.masks)
-        values["energy_in_mask"] = M.energy_in_mask(attr, exp.masks)
+        values["pointing_game"] = pointing_game(attr, exp.masks)
+        values["energy_in_mask"] = energy_in_mask(attr, exp.masks)
     return values, summary, curves
 
 # %% ../nbs/23_experiments.ipynb #0caa0ec3

@@ -382,8 +382,8 @@ def test_models_without_a_dense_head():
 
 
 def test_completeness_gap_has_one_sign_everywhere(model, data, x4, targets):
-    "sum(attr) - (f(x) - f(baseline)) in explain_with_delta, PathResult, ig2.integrate and ig2.metrics."
-    from ig2.metrics import completeness_gap as metric_gap
+    "sum(attr) - (f(x) - f(baseline)) in explain_with_delta, PathResult, ig2.integrate and ig2.fidelity."
+    from ig2.fidelity import completeness_gap as metric_gap
     from ig2.integrate import completeness_gap as rule_gap
     (x_tr, _), _ = data
     assert rule_gap(np.ones((1, 3)), [1.0], [0.0])[0] == 2.0  # 3 - (1 - 0)

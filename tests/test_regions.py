@@ -331,16 +331,16 @@ def test_tutorial_produces_the_table():
 
 
 def test_pixel_ordering_curves_match_ig2_metrics(toy):
-    "A pixel ordering as a partition (patch=1 runs) gives the same curves as ig2.metrics' insertion/deletion."
-    from ig2 import metrics
+    "A pixel ordering as a partition (patch=1 runs) gives the same curves as ig2.curves' insertion/deletion."
+    from ig2 import curves
     model, img, _ = toy
     smr = SubmodularRegions(model, baseline=blurred(2.0))
     attr = np.random.default_rng(3).normal(size=img.shape).astype(np.float32)
     runs = saliency_patch_regions(attr, patch=1, n_regions=15)      # 195 pixels in 15 runs of 13
     mine = order_curves(smr, img, runs, np.arange(15), target=1)
     base = smr.baseline_for(img)[None]
-    ins = metrics.insertion(model, img[None], [1], attr[None], steps=15, baseline=base)
-    dele = metrics.deletion(model, img[None], [1], attr[None], steps=15, baseline=base)
+    ins = curves.insertion(model, img[None], [1], attr[None], steps=15, baseline=base)
+    dele = curves.deletion(model, img[None], [1], attr[None], steps=15, baseline=base)
     np.testing.assert_allclose(ins.fractions, mine["fractions"], atol=1e-6)
     np.testing.assert_allclose(ins.curve[0], mine["insertion"], atol=1e-5)
     np.testing.assert_allclose(dele.curve[0], mine["deletion"], atol=1e-5)
