@@ -21,7 +21,8 @@ _EXPORTS = {
     "blurig": ("BlurIG",),
     "text": ("EmbeddingAdapter", "TextExplainer", "TextAttribution", "load_questions", "load_question_cnn"),
     "widgets": ("PathExplorer",),
-    "regions": ("SubmodularRegions", "RegionResult", "divide", "partition_from_masks", "greedy_maximize", "blurred"),
+    "division": ("divide", "partition_from_masks"),
+    "regions": ("SubmodularRegions", "RegionResult", "greedy_maximize", "blurred_canvas"),
     "scale": ("explain_dataset", "load_shards", "sample_images", "calibrate_batchnorm", "IMAGENET_IG2"),
     "curves": ("insertion", "deletion"),
     "information": ("pic", "sic", "aic"),  # not a module `pic`: importing it would shadow the function `ig2.pic`
@@ -41,7 +42,8 @@ _EXTRAS = {
               "threadpoolctl", "pillow", "shap"),
 }
 _IMPORT_NAMES = {"pillow": "PIL", "opencv-contrib-python-headless": "cv2", "scikit-image": "skimage"}
-_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "regions": "regions", "evidential": "regions", "bench": "bench", "speed": "bench"}
+_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "division": "regions", "regions": "regions", "evidential": "regions",
+                 "bench": "bench", "speed": "bench"}
 
 __all__ = sorted(_ORIGIN)
 
