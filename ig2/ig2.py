@@ -4,7 +4,6 @@
 
 # %% ../nbs/04_ig2.ipynb #1326b00a
 from __future__ import annotations
-from dataclasses import dataclass, field
 import numpy as np
 from .core import Explainer, ModelAdapter, check_inputs, check_positive_int
 from .paths import GradPath, auto_step_size, check_step_size
