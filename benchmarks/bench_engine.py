@@ -40,7 +40,7 @@ def ig_vs_saliency(model, x, t, steps, repeats):
         from bench_pathmethods import saliency_callback
     except ImportError as e:
         return None, f"saliency not installed ({e})"
-    from ig2.pathmethods import IntegratedGradients
+    from ig2.ig import IntegratedGradients
     ig = IntegratedGradients(model, steps=steps, rule="left")
     call, sal = saliency_callback(model), saliency.IntegratedGradients()
     theirs = lambda: [sal.GetMask(xi, call, {"target": int(ti)}, x_steps=steps, batch_size=steps) for xi, ti in zip(x, t)]
@@ -49,8 +49,8 @@ def ig_vs_saliency(model, x, t, steps, repeats):
 
 def ig2_vs_naive_and_ig(model, x_tr, y_tr, x, target, steps, repeats):
     "Seconds for ig2's IG², the eager reference loop, and IG with the same 8 references as baselines."
-    from ig2.methods import IG2
-    from ig2.pathmethods import IntegratedGradients
+    from ig2.ig2 import IG2
+    from ig2.ig import IntegratedGradients
     from ig2.paths import auto_step_size
     from ig2.speed import naive_ig2
     refs = x_tr[y_tr != target][:8]
@@ -66,8 +66,8 @@ def ig2_vs_naive_and_ig(model, x_tr, y_tr, x, target, steps, repeats):
 
 def jit_figures(model, x, t, steps, repeats):
     "The engine's precomputed kernel (IG) and stepped loop (IG²'s GradPath) with and without XLA."
-    from ig2.pathmethods import IntegratedGradients, _line_rows
-    from ig2.methods import IG2
+    from ig2.ig import IntegratedGradients, _line_rows
+    from ig2.ig2 import IG2
     out = {}
     ig = IntegratedGradients(model, steps=steps, rule="left")
     summed, _ = ig._kernel()

@@ -60,7 +60,7 @@ def run_one(method, steps, refs):
         ex = IG2(model, steps=steps, step_size=384.0, clip=(0, 255), preprocess=pre)
         call = lambda: ex.explain(x[None], references=r)
     elif method == "ig":
-        from ig2.pathmethods import IntegratedGradients
+        from ig2.ig import IntegratedGradients
         ex = IntegratedGradients(model, baseline="black", steps=steps, preprocess=pre)
         call = lambda: ex.explain(x[None])
     else:

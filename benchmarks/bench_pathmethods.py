@@ -19,7 +19,7 @@ import tensorflow as tf
 import saliency.core as saliency
 from saliency.core import guided_ig as _sal_gig
 from ig2.data import load_digits, load_digits_cnn
-from ig2.pathmethods import IntegratedGradients, GuidedIG, BlurIG
+from ig2 import IntegratedGradients, GuidedIG, BlurIG
 
 
 class _NumpyShim:

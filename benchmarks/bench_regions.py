@@ -35,7 +35,8 @@ def main(argv=None):
     tf.get_logger().setLevel("ERROR")
     from ig2.data import load_scenes
     from ig2.evidential import load_scenes_masked_cnn, load_scenes_edl
-    from ig2.regions import SubmodularRegions, saliency_patch_regions
+    from ig2.regions import SubmodularRegions
+    from ig2.division import saliency_patch_regions
 
     _, (x_te, y_te, _) = load_scenes()
     images, targets = x_te[:args.images], y_te[:args.images]

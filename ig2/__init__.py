@@ -1,7 +1,7 @@
 """ig2: IG² (Integrated Gradients on an Iterative Gradient path) and the path-attribution family for Keras 3.
 
 `import ig2` is light: the public names and the submodules load on first use (PEP 562), so importing the
-package pulls in neither TensorFlow nor any optional package. `ig2.IG2` imports `ig2.methods` (and
+package pulls in neither TensorFlow nor any optional package. `ig2.IG2` imports `ig2.ig2` (and
 TensorFlow) the first time it is asked for.
 """
 # Hand-written, not exported by nbdev (settings.ini: put_version_in_init = False).
@@ -12,15 +12,22 @@ import pkgutil
 _EXPORTS = {
     "core": ("ModelAdapter", "Explainer"),
     "paths": ("GradPath", "auto_step_size"),
-    "methods": ("IG2", "GradCFE", "PathResult", "OtherClassReferences", "RelevantReferences"),
-    "pathmethods": ("IntegratedGradients", "ExpectedGradients", "GuidedIG", "BlurIG", "SmoothGrad", "VanillaGradient",
-                    "GradientInput"),
+    "engine": ("PathResult",),
+    "ig2": ("IG2", "GradCFE", "OtherClassReferences", "RelevantReferences"),
+    "ig": ("IntegratedGradients",),
+    "gradients": ("VanillaGradient", "GradientInput", "SmoothGrad"),
+    "expected": ("ExpectedGradients",),
+    "guided": ("GuidedIG",),
+    "blurig": ("BlurIG",),
     "text": ("EmbeddingAdapter", "TextExplainer", "TextAttribution", "load_questions", "load_question_cnn"),
     "widgets": ("PathExplorer",),
-    "regions": ("SubmodularRegions", "RegionResult", "divide", "partition_from_masks", "greedy_maximize", "blurred"),
+    "division": ("divide", "partition_from_masks"),
+    "regions": ("SubmodularRegions", "RegionResult", "greedy_maximize", "blurred_canvas"),
     "scale": ("explain_dataset", "load_shards", "sample_images", "calibrate_batchnorm", "IMAGENET_IG2"),
-    "metrics": ("insertion", "deletion", "pic", "sic", "aic", "completeness_gap", "mu_fidelity", "infidelity",
-                "max_sensitivity", "pointing_game", "energy_in_mask"),
+    "curves": ("insertion", "deletion"),
+    "information": ("pic", "sic", "aic"),  # not a module `pic`: importing it would shadow the function `ig2.pic`
+    "fidelity": ("completeness_gap", "mu_fidelity", "infidelity", "max_sensitivity"),
+    "localisation": ("pointing_game", "energy_in_mask"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 # every submodule and subpackage on disk (new ones need no entry here); private ones (_modidx, __main__) stay hidden
@@ -35,7 +42,8 @@ _EXTRAS = {
               "threadpoolctl", "pillow", "shap"),
 }
 _IMPORT_NAMES = {"pillow": "PIL", "opencv-contrib-python-headless": "cv2", "scikit-image": "skimage"}
-_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "regions": "regions", "evidential": "regions", "bench": "bench", "speed": "bench"}
+_MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "division": "regions", "regions": "regions", "evidential": "regions",
+                 "bench": "bench", "speed": "bench"}
 
 __all__ = sorted(_ORIGIN)
 

@@ -51,7 +51,7 @@ DEMO_OUT, DOCS_FIGURE = "results/ig2_digits.png", "image/ig2_digits.png"
 def demo(n: int = 4, steps: int = 201, out: str = DEMO_OUT, seed: int = 0) -> list:
     "Explain `n` test digits with IG², print completeness gaps, write the figure; returns the relative gaps."
     from ig2.data import load_digits, load_digits_cnn
-    from ig2.methods import IG2, OtherClassReferences
+    from ig2.ig2 import IG2, OtherClassReferences
     (x_tr, y_tr), (x_te, y_te) = load_digits()
     model = load_digits_cnn()
     explainer = IG2(model, steps=steps, clip=(0, 1))

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from .core import (ModelAdapter, check_inputs, check_targets, check_positive_int, check_batch_size, check_positive,
                       check_choice)
-from .paths import GradPath, auto_step_size, check_step_size  # not ig2.methods: no import cycle
+from .paths import GradPath, auto_step_size, check_step_size  # not ig2.ig2: no import cycle
 
 # %% auto #0
 __all__ = ['BLUR_MODES', 'BASELINES', 'black', 'white', 'constant', 'uniform', 'gaussian', 'max_distance', 'blur_matrices',

@@ -92,8 +92,7 @@ def load_mnist_experiment(name: str = "mnist") -> Experiment:
 
 def image_methods(exp: Experiment, s: Settings) -> dict:
     "The image experiments' methods: IG² and the path methods it is compared with."
-    from ig2.methods import IG2, OtherClassReferences
-    from ig2.pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, VanillaGradient
+    from ig2 import IG2, OtherClassReferences, IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, VanillaGradient
     m, pool = exp.model, exp.pool_x[np.random.default_rng(s.seed).choice(len(exp.pool_x), 256, replace=False)]
     refs = OtherClassReferences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)
     methods = [Method("IG²", IG2(m, steps=s.ig2_steps, clip=exp.bounds), {"references": refs}),
@@ -119,28 +118,31 @@ def removal_targets(exp: Experiment, x) -> dict:
 
 def image_metrics(exp: Experiment, method: Method, x, t, attr, s: Settings) -> tuple:
     "Per-explicand metric values `{metric: (N,)}`, dataset-level `summary` and curves of one method."
-    from ig2 import metrics as M
+    from ig2.curves import insertion, deletion
+    from ig2.fidelity import mu_fidelity, infidelity, max_sensitivity
+    from ig2.information import pic
+    from ig2.localisation import pointing_game, energy_in_mask
     m, values, summary, curves = exp.model, {}, {}, {}
     for r, base in removal_targets(exp, x).items():
-        ins = M.insertion(m, x, t, attr, steps=s.metric_steps, baseline=base)
-        dele = M.deletion(m, x, t, attr, steps=s.metric_steps, baseline=base)
+        ins = insertion(m, x, t, attr, steps=s.metric_steps, baseline=base)
+        dele = deletion(m, x, t, attr, steps=s.metric_steps, baseline=base)
         values[f"insertion@{r}"], values[f"deletion@{r}"] = ins.auc, dele.auc
         curves[f"insertion@{r}"], curves[f"deletion@{r}"] = ins, dele
-        values[f"mu_fidelity@{r}"] = M.mu_fidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
-                                                   multiply_by_inputs=method.multiplies_inputs)
-        values[f"infidelity@{r}"] = M.infidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
+        values[f"mu_fidelity@{r}"] = mu_fidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
                                                  multiply_by_inputs=method.multiplies_inputs)
+        values[f"infidelity@{r}"] = infidelity(m, x, t, attr, baseline=base, n_samples=s.mu_samples, seed=s.seed,
+                                               multiply_by_inputs=method.multiplies_inputs)
     lo, hi = exp.bounds
-    values["max_sensitivity"] = M.max_sensitivity(method.explain, m, x, t, radius=0.02 * (hi - lo), clip=exp.bounds,
-                                                  n_samples=s.sens_samples, seed=s.seed, attributions=attr)
+    values["max_sensitivity"] = max_sensitivity(method.explain, m, x, t, radius=0.02 * (hi - lo), clip=exp.bounds,
+                                                n_samples=s.sens_samples, seed=s.seed, attributions=attr)
     if s.pic:
         for kind in ("aic", "sic"):
-            res = M.pic(m, x, t, attr, kind=kind, seed=s.seed)
+            res = pic(m, x, t, attr, kind=kind, seed=s.seed)
             values[kind] = res.auc
             summary[f"{kind} (median curve)"], summary[f"{kind} valid images"] = float(res.median_auc), int(res.n_valid)
     if exp.masks is not None:
-        values["pointing_game"] = M.pointing_game(attr, exp.masks)
-        values["energy_in_mask"] = M.energy_in_mask(attr, exp.masks)
+        values["pointing_game"] = pointing_game(attr, exp.masks)
+        values["energy_in_mask"] = energy_in_mask(attr, exp.masks)
     return values, summary, curves
 
 # %% ../nbs/23_experiments.ipynb #0caa0ec3
@@ -159,8 +161,8 @@ class _Tokens:
 
 def text_methods(exp: Experiment, s: Settings) -> dict:
     "IG² with other-class reference questions; IG from zero embeddings and from padding embeddings."
-    from ig2.methods import IG2
-    from ig2.pathmethods import IntegratedGradients
+    from ig2.ig2 import IG2
+    from ig2.ig import IntegratedGradients
     from ig2.text import EmbeddingAdapter, TextExplainer, other_class_sentences
     adapter = EmbeddingAdapter(exp.model)
     refs = other_class_sentences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)
@@ -244,8 +246,8 @@ def _class1_probability(exp: Experiment):
 
 def tabular_methods(exp: Experiment, s: Settings) -> dict:
     "Every differentiable ig2 explainer on the MLP (Blur IG has no meaning across feature columns), and KernelSHAP."
-    from ig2.methods import IG2, OtherClassReferences
-    from ig2.pathmethods import IntegratedGradients, ExpectedGradients, GuidedIG, SmoothGrad, VanillaGradient, GradientInput
+    from ig2 import (IG2, OtherClassReferences, IntegratedGradients, ExpectedGradients, GuidedIG, SmoothGrad,
+                     VanillaGradient, GradientInput)
     m, out = exp.model, "probability"
     pool = exp.pool_x[np.random.default_rng(s.seed).choice(len(exp.pool_x), 256, replace=False)]
     refs = OtherClassReferences(exp.pool_x, exp.pool_y, n=s.references, seed=s.seed)

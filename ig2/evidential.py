@@ -40,7 +40,7 @@ def region_dropout(x, seed: int = 0, keep=(0.05, 1.0), patches=(4, 8, 16), super
     masks = _patch_keep(rng, n, size, patches, frac)
     sp = np.flatnonzero(rng.random(n) < superpixel_share)
     if len(sp):
-        from ig2.regions import slico_regions  # OpenCV only where superpixels are asked for
+        from ig2.division import slico_regions  # OpenCV only where superpixels are asked for
         counts = rng.integers(n_superpixels[0], n_superpixels[1] + 1, len(sp))
         for i, c in zip(sp, counts):  # data generation: one small OpenCV call per image
             regions = np.stack(slico_regions(x[i], n_regions=int(c)))

@@ -61,9 +61,9 @@ def bench_speed(steps: int = 201, repeats: int = 5, memory_steps=(51, 201, 801),
     memory_steps = tuple(check_positive_int(s, "memory_steps") for s in memory_steps)  # before any training or timing
     import keras
     from ig2.data import load_digits, load_digits_cnn
-    from ig2.methods import IG2
+    from ig2.ig2 import IG2
     from ig2.paths import auto_step_size
-    from ig2.pathmethods import IntegratedGradients
+    from ig2.ig import IntegratedGradients
     (x_tr, y_tr), (x_te, y_te) = load_digits()
     model = load_digits_cnn()
     features = keras.Model(model.inputs[0], model.get_layer("features").output)

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 import keras
 from ig2 import IG2, ModelAdapter
-from ig2.pathmethods import IntegratedGradients
+from ig2.ig import IntegratedGradients
 from ig2.integrate import relative_gap
 from ig2.paths import auto_step_size
 from ig2.scale import sample_images, explain_dataset, load_shards

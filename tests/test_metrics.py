@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import keras
 
-from ig2 import metrics as M
+from ig2 import metrics as M                      # what every metric shares
+from ig2 import curves as C, information as P, fidelity as F, localisation as L
 from ig2.data import load_scenes, load_scenes_cnn
 
 
@@ -40,12 +41,12 @@ def test_causal_curves_match_xplique(scenes, mode):
     attr = np.random.default_rng(0).normal(size=x.shape).astype("float32")   # continuous: no ties in the ranking
     onehot = np.eye(6, dtype="float32")[y]
     if mode == "insertion":
-        blur = M.blurred(x)
+        blur = M.make_baseline(x, "blur")
         ref = Insertion(model, x, onehot, batch_size=64, baseline_mode=lambda inputs: blur, steps=16, activation="softmax")
-        ours = M.insertion(model, x, y, attr, steps=16, baseline="blur")
+        ours = C.insertion(model, x, y, attr, steps=16, baseline="blur")
     else:
         ref = Deletion(model, x, onehot, batch_size=64, baseline_mode=0.0, steps=16, activation="softmax")
-        ours = M.deletion(model, x, y, attr, steps=16, baseline="zeros")
+        ours = C.deletion(model, x, y, attr, steps=16, baseline="zeros")
     ref_curve = np.array(list(ref.detailed_evaluate(attr).values()))
     np.testing.assert_array_equal(list(ref.detailed_evaluate(attr).keys()), ours.counts)
     np.testing.assert_allclose(ours.curve.mean(0), ref_curve, atol=1e-5)
@@ -55,12 +56,12 @@ def test_causal_curves_match_xplique(scenes, mode):
 def test_blurred_images_match_saliency(scenes):
     from saliency.metrics import pic as sm
     _, x, _, masks = scenes
-    img = M._to_uint8(x[0])
-    keep = M.random_keep_masks(1, (64, 64), fraction=0.01, seed=0)[0]
+    img = P._to_uint8(x[0])
+    keep = P.random_keep_masks(1, (64, 64), fraction=0.01, seed=0)[0]
     for extra in (np.zeros_like(masks[0]), masks[0]):
         k = keep | extra
-        np.testing.assert_array_equal(M.interpolated_image(img, k), sm.create_blurred_image(img, k))
-        assert M.image_information(M.interpolated_image(img, k)) == sm.estimate_image_entropy(sm.create_blurred_image(img, k))
+        np.testing.assert_array_equal(P.interpolated_image(img, k), sm.create_blurred_image(img, k))
+        assert P.image_information(P.interpolated_image(img, k)) == sm.estimate_image_entropy(sm.create_blurred_image(img, k))
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def pic_runs(scenes):
     from saliency.metrics import pic as sm
     model, x, y, masks = scenes
     maps = masks[..., None] + 0.1 * np.random.default_rng(1).random(x.shape)
-    keep = M.random_keep_masks(len(x), (64, 64), seed=2)
+    keep = P.random_keep_masks(len(x), (64, 64), seed=2)
     runs = {}
     with pytest.MonkeyPatch.context() as mp:
         _alias_trapz(mp)
@@ -86,15 +87,15 @@ def _alias_trapz(mp):
 
 def _pic_run(sm, model, x, y, maps, keep, kind):
     "ig2's PIC of one kind, and saliency's per image (None where saliency refuses the image)."
-    ours = M.pic(model, x, y, maps, kind=kind, keep_masks=keep)
+    ours = P.pic(model, x, y, maps, kind=kind, keep_masks=keep)
     refs = []
     for i in range(len(x)):
         def pred(batch, label=y[i]):
             p = M._softmax(M.Scorer(model).logits(batch.astype("float32") / 255))
             return p[:, label] if kind == "sic" else (p.argmax(1) == label).astype(float)
         try:
-            refs.append(sm.compute_pic_metric(M._to_uint8(x[i]), maps[i].sum(-1), keep[i], pred,
-                                              list(M.PIC_THRESHOLDS), min_pred_value=0.0))
+            refs.append(sm.compute_pic_metric(P._to_uint8(x[i]), maps[i].sum(-1), keep[i], pred,
+                                              list(P.PIC_THRESHOLDS), min_pred_value=0.0))
         except sm.ComputePicMetricError:
             refs.append(None)
     return ours, refs
@@ -141,25 +142,25 @@ def test_sum_of_pixels_model_has_the_known_insertion_area():
     model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
     model.layers[-1].set_weights([np.ones((25, 1), "float32")])
     x = np.random.default_rng(0).uniform(size=(2, 5, 5, 1)).astype("float32")
-    res = M.insertion(model, x, [0, 0], x, steps=25, baseline="zeros", output="logit")
+    res = C.insertion(model, x, [0, 0], x, steps=25, baseline="zeros", output="logit")
     cum = np.concatenate([np.zeros((2, 1)), np.cumsum(-np.sort(-x.reshape(2, -1)), 1)], 1)
     np.testing.assert_allclose(res.auc, ((cum[:, 1:] + cum[:, :-1]) / 2).mean(1), rtol=1e-5)
-    worst = M.insertion(model, x, [0, 0], -x, steps=25, baseline="zeros", output="logit")
+    worst = C.insertion(model, x, [0, 0], -x, steps=25, baseline="zeros", output="logit")
     assert (worst.auc < res.auc).all()
 
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda m, x, y: M.insertion(m, x, y, np.zeros(x.shape[:-1])), "attributions"),
-    (lambda m, x, y: M.deletion(m, x, y, np.zeros_like(x), steps=1), "steps"),
-    (lambda m, x, y: M.insertion(m, x, y, np.zeros_like(x), steps=2.5), "steps"),
-    (lambda m, x, y: M.mu_fidelity(m, x, y, np.zeros_like(x)[:2]), "attributions"),
-    (lambda m, x, y: M.pic(m, x, y, np.zeros_like(x), kind="auc"), "kind"),
-    (lambda m, x, y: M.pic(m, x, y, np.zeros_like(x), thresholds=[0.5, 0.1]), "thresholds"),
-    (lambda m, x, y: M.insertion(m, x, [99] * len(x), np.zeros_like(x)), "targets"),
-    (lambda m, x, y: M.energy_in_mask(np.zeros_like(x), np.zeros(x.shape[:-1], bool)), "masks"),
-    (lambda m, x, y: M.infidelity(m, x, y, np.zeros_like(x), multiply_by_inputs="yes"), "multiply_by_inputs"),
-    (lambda m, x, y: M.deletion(m, x, y, np.zeros_like(x), baseline=np.zeros((5, 5))), "does not broadcast"),
+    (lambda m, x, y: C.insertion(m, x, y, np.zeros(x.shape[:-1])), "attributions"),
+    (lambda m, x, y: C.deletion(m, x, y, np.zeros_like(x), steps=1), "steps"),
+    (lambda m, x, y: C.insertion(m, x, y, np.zeros_like(x), steps=2.5), "steps"),
+    (lambda m, x, y: F.mu_fidelity(m, x, y, np.zeros_like(x)[:2]), "attributions"),
+    (lambda m, x, y: P.pic(m, x, y, np.zeros_like(x), kind="auc"), "kind"),
+    (lambda m, x, y: P.pic(m, x, y, np.zeros_like(x), thresholds=[0.5, 0.1]), "thresholds"),
+    (lambda m, x, y: C.insertion(m, x, [99] * len(x), np.zeros_like(x)), "targets"),
+    (lambda m, x, y: L.energy_in_mask(np.zeros_like(x), np.zeros(x.shape[:-1], bool)), "masks"),
+    (lambda m, x, y: F.infidelity(m, x, y, np.zeros_like(x), multiply_by_inputs="yes"), "multiply_by_inputs"),
+    (lambda m, x, y: C.deletion(m, x, y, np.zeros_like(x), baseline=np.zeros((5, 5))), "does not broadcast"),
 ])
 def test_bad_input(scenes, call, message):
     model, x, y, _ = scenes
@@ -188,7 +189,7 @@ def test_zero_removal_is_blind_to_mass_on_zero_pixels():
     train_mean = rng.uniform(0.2, 1, (6, 6, 1)).astype("float32")
     targets = M.removal_baselines(x, train_mean)
     assert list(targets) == ["zeros", "blur", "mean", "train_mean"]
-    curves = {k: M.deletion(model, x, t, attr, steps=36, baseline=b, output="logit").curve for k, b in targets.items()}
+    curves = {k: C.deletion(model, x, t, attr, steps=36, baseline=b, output="logit").curve for k, b in targets.items()}
     fx = x.reshape(3, -1).sum(1)
     # logits are float32 sums of 36 terms below 1: 1e-4 bounds their rounding
     for i, k in enumerate(n_zero):
@@ -204,7 +205,7 @@ def test_zero_removal_is_blind_to_mass_on_zero_pixels():
 def test_one_baseline_checker_before_any_model_call(metric):
     "Every removal metric names the same accepted targets and rejects bad ones before it calls the model."
     def model(batch): raise AssertionError("the model was called before the baseline was checked")
-    fn = getattr(M, metric)
+    fn = getattr(C if metric in ("insertion", "deletion") else F, metric)
     x = np.zeros((2, 4, 4, 1), "float32")
     extra = dict(perturbation="gaussian") if metric == "infidelity" else {}
     for bad, message in [("zero", r"baseline: expected one of \['zeros', 'blur', 'mean'\]"),
@@ -217,7 +218,7 @@ def test_one_baseline_checker_before_any_model_call(metric):
 
 def test_infidelity_and_mu_fidelity_read_gradient_maps_with_multiply_by_inputs_false():
     "On a linear model the gradient (gradient-type) and IG (an attribution) are both exact, each read its own way."
-    from ig2.pathmethods import VanillaGradient, IntegratedGradients
+    from ig2 import VanillaGradient, IntegratedGradients
     rng = np.random.default_rng(0)
     w = rng.normal(size=(6, 6, 2)).astype("float32")
     d = w.size
@@ -234,17 +235,17 @@ def test_infidelity_and_mu_fidelity_read_gradient_maps_with_multiply_by_inputs_f
     # where the removed features that are already 0 do not move (Captum's I = (x - x') / (x - b), 0/0 -> 0).
     for baseline in ("zeros", "mean", 0.3):
         kw = dict(baseline=baseline, grid_size=3)
-        assert (M.infidelity(model, x, t, g, multiply_by_inputs=grad.multiplies_inputs, **kw) < 1e-6).all()
-        assert (M.infidelity(model, x, t, noise, multiply_by_inputs=False, **kw) > 1e-2).all()
-        np.testing.assert_allclose(M.mu_fidelity(model, x, t, g, multiply_by_inputs=False, **kw), 1, atol=1e-5)
-    assert (M.infidelity(model, x, t, a, multiply_by_inputs=ig.multiplies_inputs, grid_size=3) < 1e-6).all()
+        assert (F.infidelity(model, x, t, g, multiply_by_inputs=grad.multiplies_inputs, **kw) < 1e-6).all()
+        assert (F.infidelity(model, x, t, noise, multiply_by_inputs=False, **kw) > 1e-2).all()
+        np.testing.assert_allclose(F.mu_fidelity(model, x, t, g, multiply_by_inputs=False, **kw), 1, atol=1e-5)
+    assert (F.infidelity(model, x, t, a, multiply_by_inputs=ig.multiplies_inputs, grid_size=3) < 1e-6).all()
     # Gaussian noise moves every feature: IG (x ⊙ w) divided back by x - 0 is w again, where x != 0
     xp = x + 0.05
     ap = ig.explain(xp, t)
-    assert (M.infidelity(model, xp, t, ap, perturbation="gaussian", multiply_by_inputs=True) < 1e-6).all()
-    assert (M.infidelity(model, xp, t, grad.explain(xp, t), perturbation="gaussian", multiply_by_inputs=False) < 1e-6).all()
+    assert (F.infidelity(model, xp, t, ap, perturbation="gaussian", multiply_by_inputs=True) < 1e-6).all()
+    assert (F.infidelity(model, xp, t, grad.explain(xp, t), perturbation="gaussian", multiply_by_inputs=False) < 1e-6).all()
     # read as an attribution, the gradient mispredicts the drop
-    assert (M.infidelity(model, x, t, g, grid_size=3) > 1e-2).all()
+    assert (F.infidelity(model, x, t, g, grid_size=3) > 1e-2).all()
 
 
 def _tanh_mlp(seed=0, d=6, h=8, c=3):
@@ -257,7 +258,7 @@ def _tanh_mlp(seed=0, d=6, h=8, c=3):
 
 def test_max_sensitivity_gives_perturbed_inputs_the_original_draws():
     "A stochastic explainer is as sensitive as its deterministic part: perturbed rows see the original's random draws."
-    from ig2.pathmethods import VanillaGradient, ExpectedGradients
+    from ig2 import VanillaGradient, ExpectedGradients
     model = _tanh_mlp()
     rng = np.random.default_rng(1)
     x, pool = rng.normal(size=(5, 6)).astype("float32"), rng.normal(size=(40, 6)).astype("float32")
@@ -265,11 +266,11 @@ def test_max_sensitivity_gives_perturbed_inputs_the_original_draws():
     grad = VanillaGradient(model)
     per_call = lambda xs, ts: grad.explain(xs, ts) + np.random.default_rng(3).normal(size=xs.shape).astype("float32")
     global_rng = lambda xs, ts: grad.explain(xs, ts) + np.random.normal(size=xs.shape).astype("float32")
-    plain = M.max_sensitivity(grad.explain, model, x, t, radius=0.05, relative=False)
+    plain = F.max_sensitivity(grad.explain, model, x, t, radius=0.05, relative=False)
     assert (plain > 0).all()
     for fn in (per_call, global_rng):  # the same noise cancels: float32 rounding of values ~1 over 6 features
-        np.testing.assert_allclose(M.max_sensitivity(fn, model, x, t, radius=0.05, relative=False), plain, atol=1e-5)
+        np.testing.assert_allclose(F.max_sensitivity(fn, model, x, t, radius=0.05, relative=False), plain, atol=1e-5)
     # Expected Gradients: at a tiny radius its attributions barely move (smooth model, same draws); with
     # other draws for the perturbed inputs they would differ by the Monte-Carlo error of 16 samples (~30%)
     eg = ExpectedGradients(model, pool, samples=16)
-    assert (M.max_sensitivity(eg.explain, model, x, t, radius=1e-4) < 0.02).all()
+    assert (F.max_sensitivity(eg.explain, model, x, t, radius=1e-4) < 0.02).all()

@@ -27,11 +27,11 @@ def test_import_loads_no_heavy_package():
 
 
 def test_names_load_on_first_use_and_keep_their_meaning():
-    "`ig2.IG2` imports ig2.methods (and TensorFlow) when first asked for; every name and submodule resolves."
+    "`ig2.IG2` imports ig2.ig2 (and TensorFlow) when first asked for; every name and submodule resolves."
     code = ("import ig2, importlib, sys\n"
-            "assert 'ig2.methods' not in sys.modules and 'IG2' in dir(ig2)\n"
+            "assert 'ig2.ig2' not in sys.modules and 'IG2' in dir(ig2)\n"
             "IG2 = ig2.IG2\n"
-            "assert 'tensorflow' in sys.modules and IG2 is importlib.import_module('ig2.methods').IG2\n"
+            "assert 'tensorflow' in sys.modules and IG2 is importlib.import_module('ig2.ig2').IG2\n"
             "bad = [n for n in ig2.__all__ if getattr(ig2, n) is not getattr(importlib.import_module('ig2.' + ig2._ORIGIN[n]), n)]\n"
             "bad += [m for m in sorted(ig2._SUBMODULES) if getattr(ig2, m) is not importlib.import_module('ig2.' + m)]\n"
             "print(len(ig2.__all__), bad)")
@@ -39,6 +39,12 @@ def test_names_load_on_first_use_and_keep_their_meaning():
     assert r.returncode == 0, r.stderr[-3000:]
     count, bad = r.stdout.strip().splitlines()[-1].split(" ", 1)
     assert bad == "[]" and int(count) >= 44  # the eager __init__'s 46 names less get_metric and METRICS (removed with the old tabular suite)
+
+
+def test_no_public_name_is_a_submodule():
+    "Importing `ig2.x` sets the package's attribute `x` to the module: a public name `x` would be shadowed by it."
+    import ig2
+    assert not set(ig2._ORIGIN) & ig2._SUBMODULES
 
 
 def test_unknown_attribute_raises_attribute_error():
@@ -81,7 +87,7 @@ def test_core_modules_import_without_extras():
             f"for m in {core!r}: importlib.import_module('ig2.' + m)\nprint('ok')")
     r = python(code, timeout=600)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
-    assert {"core", "methods", "metrics", "paths", "data", "text"} <= set(core)
+    assert {"core", "ig", "ig2", "gradients", "metrics", "paths", "data", "text"} <= set(core)
 
 
 def test_extras_match_settings_ini():

@@ -1,4 +1,4 @@
-"""Tests of ig2.pathmethods and ig2.baselines: parity with PAIR saliency 0.2.1, completeness of every rule,
+"""Tests of the path methods (ig2.ig, ig2.gradients, ig2.expected, ig2.guided, ig2.blurig) and ig2.baselines: parity with PAIR saliency 0.2.1, completeness of every rule,
 IDGI on straight, guided and GradPath paths, GradCF baselines, batching, bad input."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -7,10 +7,13 @@ import pytest
 import tensorflow as tf
 import keras
 from ig2.data import load_digits, load_digits_cnn
-from ig2.methods import IG2
-from ig2.pathmethods import (IntegratedGradients, ExpectedGradients, GuidedIG, BlurIG, SmoothGrad, VanillaGradient,
-                             GradientInput, IG_RULES, QUADRATURES)
-from ig2.integrate import RULES, SEGMENT_RULES
+from ig2.ig2 import IG2
+from ig2.ig import IntegratedGradients, IG_RULES
+from ig2.gradients import VanillaGradient, GradientInput, SmoothGrad
+from ig2.expected import ExpectedGradients
+from ig2.guided import GuidedIG
+from ig2.blurig import BlurIG
+from ig2.integrate import RULES, SEGMENT_RULES, QUADRATURES
 from ig2.core import ModelAdapter
 from ig2 import baselines as B
 
@@ -280,7 +283,7 @@ def test_results_do_not_depend_on_batch_size(model, data, x4, targets):
 
 
 def test_multiplies_inputs_marks_gradient_type_maps(model):
-    from ig2.methods import GradCFE
+    from ig2.ig2 import GradCFE
     assert IntegratedGradients.multiplies_inputs and GradientInput.multiplies_inputs and IG2.multiplies_inputs
     assert not VanillaGradient.multiplies_inputs and not GradCFE.multiplies_inputs
     assert not SmoothGrad(model, samples=2).multiplies_inputs
@@ -379,8 +382,8 @@ def test_models_without_a_dense_head():
 
 
 def test_completeness_gap_has_one_sign_everywhere(model, data, x4, targets):
-    "sum(attr) - (f(x) - f(baseline)) in explain_with_delta, PathResult, ig2.integrate and ig2.metrics."
-    from ig2.metrics import completeness_gap as metric_gap
+    "sum(attr) - (f(x) - f(baseline)) in explain_with_delta, PathResult, ig2.integrate and ig2.fidelity."
+    from ig2.fidelity import completeness_gap as metric_gap
     from ig2.integrate import completeness_gap as rule_gap
     (x_tr, _), _ = data
     assert rule_gap(np.ones((1, 3)), [1.0], [0.0])[0] == 2.0  # 3 - (1 - 0)

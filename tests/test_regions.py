@@ -1,4 +1,4 @@
-"""Tests of ig2.regions and ig2.evidential: divisions are partitions, greedy maximisation, Chen et al.'s score,
+"""Tests of ig2.division, ig2.regions and ig2.evidential: divisions are partitions, greedy maximisation, Chen et al.'s score,
 the evidential network, bad input, the tutorial."""
 import itertools, json, os
 from pathlib import Path
@@ -9,9 +9,10 @@ from scipy.integrate import trapezoid
 import pytest
 import keras
 
-from ig2.regions import (DIVISIONS, SubmodularRegions, blurred, check_partition, divide, evidential_confidence,
-                         felzenszwalb_regions, greedy_maximize, labels_to_masks, order_curves, partition_from_masks,
-                         rank_regions, saliency_patch_regions, seeds_regions, slico_regions)
+from ig2.division import (DIVISIONS, check_partition, divide, felzenszwalb_regions, labels_to_masks, partition_from_masks,
+                          saliency_patch_regions, seeds_regions, slico_regions)
+from ig2.regions import (SubmodularRegions, blurred_canvas, evidential_confidence, greedy_maximize, order_curves,
+                         rank_regions)
 
 ROOT = Path(__file__).resolve().parents[1]
 ODD_SHAPES = [(31, 17, 3), (45, 33, 1), (63, 65, 3), (9, 11, 3)]
@@ -197,9 +198,9 @@ def brute_force_score(model, img, base, masks, S, t, lambdas=(1, 1, 1, 1)):
 @pytest.mark.parametrize("lambdas", [(1, 1, 1, 1), (0.5, 2.0, 1.0, 0.0)])
 def test_recorded_values_match_brute_force(toy, lambdas):
     model, img, masks = toy
-    smr = SubmodularRegions(model, lambdas=lambdas, baseline=blurred(2.0))
+    smr = SubmodularRegions(model, lambdas=lambdas, baseline=blurred_canvas(2.0))
     res = smr.select(img, masks, target=1)
-    base = blurred(2.0)(img)
+    base = blurred_canvas(2.0)(img)
     m = np.stack(masks)
     for i in range(len(res.order)):
         expected = brute_force_score(model, img, base, m, list(res.order[:i + 1]), 1, lambdas)
@@ -229,7 +230,7 @@ def test_batch_size_does_not_change_the_result(toy):
 
 def test_curves_and_summary(toy):
     model, img, masks = toy
-    smr = SubmodularRegions(model, baseline=blurred(3.0))
+    smr = SubmodularRegions(model, baseline=blurred_canvas(3.0))
     res = smr.select(img, masks)
     p = smr.probabilities(np.stack([img, smr.baseline_for(img)]))
     t = res.target
@@ -290,7 +291,7 @@ def test_bad_partitions_and_methods(toy):
     with pytest.raises(ValueError, match="lambdas"): SubmodularRegions(model, lambdas=(1, -1, 1, 1))
     with pytest.raises(ValueError, match="confidence"): SubmodularRegions(model, confidence=3)
     with pytest.raises(ValueError, match="baseline"): SubmodularRegions(model, baseline=np.zeros((2, 2))).select(img, masks)
-    with pytest.raises(ValueError, match="sigma"): blurred(0)
+    with pytest.raises(ValueError, match="sigma"): blurred_canvas(0)
     with pytest.raises(ValueError, match="distinct"): order_curves(smr, img, masks, [0, 0])
     with pytest.raises(ValueError, match="at most"): saliency_patch_regions(np.ones((6, 6)), patch=3, n_regions=5)
 
@@ -331,16 +332,16 @@ def test_tutorial_produces_the_table():
 
 
 def test_pixel_ordering_curves_match_ig2_metrics(toy):
-    "A pixel ordering as a partition (patch=1 runs) gives the same curves as ig2.metrics' insertion/deletion."
-    from ig2 import metrics
+    "A pixel ordering as a partition (patch=1 runs) gives the same curves as ig2.curves' insertion/deletion."
+    from ig2 import curves
     model, img, _ = toy
-    smr = SubmodularRegions(model, baseline=blurred(2.0))
+    smr = SubmodularRegions(model, baseline=blurred_canvas(2.0))
     attr = np.random.default_rng(3).normal(size=img.shape).astype(np.float32)
     runs = saliency_patch_regions(attr, patch=1, n_regions=15)      # 195 pixels in 15 runs of 13
     mine = order_curves(smr, img, runs, np.arange(15), target=1)
     base = smr.baseline_for(img)[None]
-    ins = metrics.insertion(model, img[None], [1], attr[None], steps=15, baseline=base)
-    dele = metrics.deletion(model, img[None], [1], attr[None], steps=15, baseline=base)
+    ins = curves.insertion(model, img[None], [1], attr[None], steps=15, baseline=base)
+    dele = curves.deletion(model, img[None], [1], attr[None], steps=15, baseline=base)
     np.testing.assert_allclose(ins.fractions, mine["fractions"], atol=1e-6)
     np.testing.assert_allclose(ins.curve[0], mine["insertion"], atol=1e-5)
     np.testing.assert_allclose(dele.curve[0], mine["deletion"], atol=1e-5)

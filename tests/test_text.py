@@ -7,8 +7,9 @@ import tensorflow as tf
 import keras
 from ig2.text import (EmbeddingAdapter, TextExplainer, Vocabulary, load_questions, load_question_cnn, read_trec,
                       other_class_sentences, deciding_hits, deciding_chance, generate_questions)
-from ig2.methods import IG2
-from ig2.pathmethods import IntegratedGradients, VanillaGradient
+from ig2.ig2 import IG2
+from ig2.ig import IntegratedGradients
+from ig2.gradients import VanillaGradient
 
 
 @pytest.fixture(scope="module")
