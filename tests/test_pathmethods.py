@@ -297,6 +297,19 @@ def test_expected_gradients_is_seeded(model, data, x4):
     assert rel_l2(eg(1), eg(2)) > 1e-3
 
 
+def test_expected_gradients_has_no_path_but_its_draws(model, data, x4):
+    "explain_path is a ValueError naming EG (no single path); baselines are the references of draws."
+    (x_tr, _), _ = data
+    eg = ExpectedGradients(model, x_tr[:20], samples=5, seed=4)
+    with pytest.raises(ValueError, match="explain_path: ExpectedGradients has no path"):
+        eg.explain_path(x4[0])
+    idx, _ = eg.draws(3)
+    np.testing.assert_array_equal(eg.baselines(x4[:3]), x_tr[:20][idx])
+    assert eg.baselines(x4[:3]).shape == (3, 5, 28, 28, 1)
+    with pytest.raises(ValueError, match="baseline"):
+        eg.baselines(x4[:3], baseline="black")
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_bad_input(model, data, x4):
