@@ -331,6 +331,52 @@ def test_tutorial_produces_the_table():
         assert 0 < original <= highest <= 1 and 0 < ins < 1 and 0 <= dele < 1
 
 
+def test_tutorial_is_committed_executed_with_figures():
+    "The committed tutorial ran over the full 30 scenes, shows its figures, stays small and carries no TensorFlow log lines."
+    cells = json.loads(TUTORIAL.read_text())["cells"]
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
+    text = "\n".join("".join(o.get("text", "")) for o in outputs)
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 4
+    assert "with N_SCENES = 30" in text and "| division |" in text and "| prior |" in text
+    assert TUTORIAL.stat().st_size < 2_000_000
+    for noise in ("I0000", "E0000", "WARNING: All log messages"): assert noise not in text, noise
+
+
+def test_tutorial_updates_the_tracked_table_only_on_a_full_run():
+    "results/ always; benchmarks/results/regions.md (the README's copy) only with IG2_UPDATE_DOCS=1 and 30 scenes."
+    code = ["".join(c["source"]) for c in json.loads(TUTORIAL.read_text())["cells"] if c["cell_type"] == "code"]
+    writer = [c for c in code if "benchmarks/results/regions.md" in c]
+    assert len(writer) == 1 and 'Path("results/regions.md")' in writer[0]
+    assert 'os.environ.get("IG2_UPDATE_DOCS") == "1" and len(xs) == 30' in writer[0]
+    readme = (ROOT / "README.md").read_text()
+    for name in ("regions.md", "regions_speed.md"):
+        assert f"<!-- include: benchmarks/results/{name} -->" in readme and (ROOT / "benchmarks/results" / name).exists()
+
+
+def test_scale_notebook_runs_without_imagenet_files():
+    "nbs/40_scale: the ImageNet cells check for their files (Run All safe) instead of being marked eval: false."
+    cells = json.loads((ROOT / "nbs/40_scale.ipynb").read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert not any("eval: false" in c for c in code)
+    imagenet = [c for c in code if 'weights=str(WEIGHTS)' in c or "MobileNet(" in c]
+    assert len(imagenet) == 2 and all("have_imagenet" in c for c in imagenet)
+
+
+def test_bench_regions_writes_results_not_the_tracked_copy(tmp_path, monkeypatch):
+    "benchmarks/bench_regions.py writes --out/regions_speed.md; the tracked copy only with --update-docs."
+    import importlib.util
+    monkeypatch.delenv("IG2_UPDATE_DOCS", raising=False)
+    spec = importlib.util.spec_from_file_location("bench_regions", ROOT / "benchmarks/bench_regions.py")
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    tracked = ROOT / "benchmarks/results/regions_speed.md"
+    before = tracked.read_bytes() if tracked.exists() else None
+    (m, images, batched, loop), = bench.main(["--regions", "4", "--images", "1", "--out", str(tmp_path)])
+    assert (m, images) == (4, 20) and batched > 0 and loop > 0
+    assert "| 4 | 20 |" in (tmp_path / "regions_speed.md").read_text()
+    assert (tracked.read_bytes() if tracked.exists() else None) == before
+    with pytest.raises(SystemExit): bench.main(["--regions", "0"])
+
+
 def test_pixel_ordering_curves_match_ig2_metrics(toy):
     "A pixel ordering as a partition (patch=1 runs) gives the same curves as ig2.curves' insertion/deletion."
     from ig2 import curves
