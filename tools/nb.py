@@ -61,7 +61,7 @@ def to_nb(py_path, nb_name):
 
 ROOT = Path(__file__).resolve().parents[1]
 # TensorFlow's absl/C++ start-up lines reach stderr before TF_CPP_MIN_LOG_LEVEL can act in a kernel that imported it
-TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]).*\n?", re.M)
+TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\]).*\n?", re.M)
 
 
 def all_notebooks() -> list:
