@@ -40,7 +40,8 @@ class ExpectedGradients(_PathExplainer):
     ------
     ValueError
         If `references` is not a finite float batch of the model's input shape, `samples` is not a
-        positive integer, or (from `explain_path`) a path is asked for: EG has none.
+        positive integer, or (from `explain_path`) a path is asked for: EG has none; and as for every
+        explainer, if `output`, `batch_size` or `preprocess` is not valid.
     """
     def __init__(self, model, references, samples: int = 100, seed: int = 0, batch_size=None,
                  output: str = "logit", preprocess=None):
