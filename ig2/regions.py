@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 import cv2
-from .core import Explainer, check_inputs, check_positive_int
+from .core import Explainer, check_inputs, check_positive_int, compiled_cache
 from .division import check_partition, check_division, divide
 from . import baselines as B
 
@@ -388,7 +388,9 @@ class SubmodularRegions(Explainer):
         super().__init__(model, rep_layer=rep_layer, output="logit", batch_size=batch_size, preprocess=preprocess)
         self.lambdas, self.confidence = _check_lambdas(lambdas), _check_confidence(confidence, preprocess)
         self.baseline = baseline
-        self._set_scores = _set_scores_fn(self.adapter, self.confidence)
+        # one compiled function per (model, confidence): a second SubmodularRegions on the same model traces nothing
+        self._set_scores = compiled_cache(self.adapter, ("regions.set_scores", confidence),
+                                          lambda: _set_scores_fn(self.adapter, self.confidence), needs_rep=True)
 
     def probabilities(self, images) -> np.ndarray:
         """The softmax of the model's logits for a batch of images.

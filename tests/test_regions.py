@@ -435,3 +435,11 @@ def test_region_dropout_bad_input_and_blackening():
     with pytest.raises(ValueError, match="keep"): region_dropout(x, keep=(0.9, 0.1))
     with pytest.raises(ValueError, match="superpixel_share"): region_dropout(x, superpixel_share=2)
     with pytest.raises(ValueError, match="copies"): masked_training_set(x, np.zeros(8), copies=1.5)
+
+
+def test_explainers_on_one_model_share_their_compiled_score(toy):
+    "A second SubmodularRegions on the same model and confidence reuses the traced function (no retracing per call)."
+    model = toy[0]
+    a, b = SubmodularRegions(model), SubmodularRegions(model)
+    assert a._set_scores is b._set_scores
+    assert SubmodularRegions(model, confidence=lambda images, logits: images[:, 0, 0, 0])._set_scores is not a._set_scores
