@@ -1,6 +1,7 @@
 """Headless tests of ig2.widgets.PathExplorer: the displayed state follows the controls, for IG², Guided IG, Blur IG and
 IG paths, for images, signals and tabular inputs, and the saved widget state carries the current picture."""
-import base64
+import base64, json, shutil, subprocess
+from pathlib import Path
 import numpy as np
 import pytest
 import keras
@@ -11,6 +12,7 @@ from ig2.data import load_digits, load_digits_cnn
 from ig2.widgets import PathExplorer, straight_line_curves, thin
 
 PNG = b"\x89PNG\r\n\x1a\n"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "95_widgets.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +283,39 @@ def test_bad_explainers(digits, guided_explorer):
         PathExplorer.from_explainer(BlurIG(model, steps=5), x_te[0], np.zeros((28, 28, 1), "float32"))
     with pytest.raises(ValueError, match="straight: expected two arrays"):
         PathExplorer(ex.result, straight=(np.zeros((5, 3)), None))
+
+
+def _saved_views(nb):
+    "Widget state saved in a notebook's metadata, and the model ids of the widget views among its outputs."
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb["cells"]
+             for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    return state, views
+
+
+def _models_under(state, model_id, seen=None):
+    "The model and every model its state refers to (`IPY_MODEL_...`), recursively."
+    seen = set() if seen is None else seen
+    if model_id not in seen:
+        seen.add(model_id)
+        for value in state[model_id]["state"].values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item.startswith("IPY_MODEL_"): _models_under(state, item[10:], seen)
+    return seen
+
+
+def test_notebook_is_saved_with_its_explorers_pictures(tmp_path):
+    """nbs/95_widgets.ipynb is committed executed (`tools/nb.py run`: nbclient saves the widget state in
+    `metadata.widgets`), so JupyterLab shows every displayed explorer's picture without a kernel; nbdev_clean keeps it."""
+    nb = json.loads(NOTEBOOK.read_text())
+    state, views = _saved_views(nb)
+    assert len(views) >= 3  # the IG², Guided IG and Blur IG explorers
+    for view in views:
+        images = [m for m in _models_under(state, view) if state[m]["model_name"] == "ImageModel"]
+        assert len(images) == 1, view
+        buffers = state[images[0]]["buffers"]
+        assert buffers[0]["path"] == ["value"] and base64.b64decode(buffers[0]["data"]).startswith(PNG)
+    copy = tmp_path / NOTEBOOK.name  # the clean step of `tools/nb.py run`, with this repository's settings.ini
+    shutil.copy(NOTEBOOK, copy)
+    subprocess.run(["nbdev_clean", "--fname", str(copy)], cwd=NOTEBOOK.parents[1], check=True, capture_output=True)
+    assert _saved_views(json.loads(copy.read_text())) == (state, views)
