@@ -11,7 +11,25 @@ from .core import score_and_gradient, row_chunks
 from .integrate import RULES, completeness_gap
 
 # %% auto #0
-__all__ = ['precomputed_kernel', 'run_precomputed', 'kept_steps', 'stepped_loop', 'run_stepped', 'PathResult', 'path_result']
+__all__ = ['batch_function', 'precomputed_kernel', 'run_precomputed', 'kept_steps', 'stepped_loop', 'run_stepped', 'PathResult',
+           'path_result']
+
+# %% ../nbs/92_engine.ipynb #b7f00c02
+def _row_spec(v):
+    "A tensor's spec with its leading (row) dimension free; other values are passed through as they are."
+    if isinstance(v, tf.Tensor): return tf.TensorSpec([None, *v.shape[1:]] if v.shape.rank else [], v.dtype)
+    return v
+
+
+def batch_function(fn):
+    "`tf.function(fn)` traced once per argument structure, dtype and trailing shape: any number of rows reuses it."
+    compiled, traced = tf.function(fn), {}
+    def call(*args):
+        specs = tf.nest.map_structure(_row_spec, args)
+        key = repr(specs)
+        if key not in traced: traced[key] = compiled.get_concrete_function(*specs)
+        return traced[key](*args)
+    return call
 
 # %% ../nbs/92_engine.ipynb #556e021c
 def _per_row(v, rank):
@@ -36,7 +54,7 @@ def precomputed_kernel(adapter, key, points, rule: str, weights: bool = False):
         def summed(x, *args):
             contrib, rows, _, _ = run(x, *args)
             return tf.math.unsorted_segment_sum(contrib, rows, tf.shape(x)[0])
-        return tf.function(summed, reduce_retracing=True), tf.function(run, reduce_retracing=True)
+        return batch_function(summed), batch_function(run)
     return adapter.compiled(("precomputed", key, "weights" if weights else rule), build)
 
 
@@ -75,7 +93,6 @@ def stepped_loop(adapter, key, evaluate, step, rule: str, toward_explicand: bool
     def build():
         segment = RULES[rule].segment
 
-        @tf.function(reduce_retracing=True)
         def loop(start, rows, shared, steps):
             r = start.shape.rank  # static rank: shapes stay known through the loop
             s, g, info, extra = evaluate(start, rows, shared)
@@ -101,7 +118,7 @@ def stepped_loop(adapter, key, evaluate, step, rule: str, toward_explicand: bool
                         path, cumulative, m = path.write(m, p), cumulative.write(m, attr), m + 1
             if not keep_every: return attr, p, scores.stack(), infos.stack()
             return attr, p, scores.stack(), infos.stack(), path.stack(), cumulative.stack()
-        return loop
+        return batch_function(loop)
     return adapter.compiled(("stepped", key, rule, keep_every), build, needs_rep=needs_rep)
 
 
