@@ -8,7 +8,7 @@ import argparse, os, subprocess, sys, time
 import numpy as np
 
 # %% auto #0
-__all__ = ['naive_ig2', 'median_time', 'peak_rss_mb', 'bench_speed', 'report', 'main']
+__all__ = ['naive_ig2', 'median_time', 'child_peak_mb', 'peak_rss_mb', 'bench_speed', 'report', 'main']
 
 # %% ../nbs/98_speed.ipynb #3c32a7c6
 def naive_ig2(model, features, x, references, target: int, steps: int, step_size: float, clip=(0.0, 1.0)):
@@ -43,15 +43,28 @@ def median_time(fn, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
+# a child's own peak: VmHWM (Linux, kB); elsewhere ru_maxrss (kB on Linux/BSD, bytes on macOS)
+_PEAK_CODE = ("import os, sys, resource\n"
+              "def peak_mb():\n"
+              "    if os.path.exists('/proc/self/status'):\n"
+              "        for line in open('/proc/self/status'):\n"
+              "            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024\n"
+              "    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "    return r / 2 ** 20 if sys.platform == 'darwin' else r / 1024\n")
+
+
+def child_peak_mb(code: str) -> float:
+    "Peak resident memory (MB) of a fresh Python process running `code`, its own and not its parent's."
+    out = subprocess.run([sys.executable, "-c", _PEAK_CODE + code + "\nprint(peak_mb())"], capture_output=True,
+                         text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def peak_rss_mb(steps: int) -> float:
     "Peak resident memory (MB) of a fresh process explaining one digit with IG² at `steps` steps."
-    code = ("import resource, numpy as np; from ig2.data import load_digits, load_digits_cnn; from ig2 import IG2; "
-            "(xt, yt), (xe, ye) = load_digits(); m = load_digits_cnn(); "
-            f"IG2(m, steps={steps}, clip=(0, 1)).explain(xe[:1], references=xt[:8]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    return float(out.stdout.strip().splitlines()[-1])
+    return child_peak_mb("from ig2.data import load_digits, load_digits_cnn; from ig2 import IG2\n"
+                         "(xt, yt), (xe, ye) = load_digits(); m = load_digits_cnn()\n"
+                         f"IG2(m, steps={steps}, clip=(0, 1)).explain(xe[:1], references=xt[:8])")
 
 
 def bench_speed(steps: int = 201, repeats: int = 5, memory_steps=(51, 201, 801), n_batch: int = 32) -> dict:
