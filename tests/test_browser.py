@@ -5,7 +5,9 @@ off, announcements disabled), opens a small notebook with two cells, one explore
 with 8 references, Guided IG from black), runs them, waits for the kernel to be idle, then in each explorer
 moves the step slider with the keyboard and checks that the visible step readout, the method's line of numbers
 and the rendered image change, both its sample panels (left) and its curves (right). Saves screenshots to
-results/explorer.png and results/explorer-guided.png (image/ with IG2_UPDATE_DOCS=1).
+results/explorer.png and results/explorer-guided.png (image/ with IG2_UPDATE_DOCS=1). A second test opens the
+committed nbs/index.ipynb and tutorial-submodular-cub.ipynb, runs nothing, and counts the figures the browser
+renders (at least 4 each); screenshots results/notebook-{index,tutorial}.png.
 
 With IG2_REQUIRE_BROWSER=1 a missing browser, Playwright or JupyterLab fails the test; otherwise it skips.
 The browser is never downloaded (`playwright install` is not used): it is /usr/bin/chromium (apt-get
@@ -221,6 +223,57 @@ def test_explorer_in_jupyterlab(tmp_path):
                 page.wait_for_function(
                     f"i => [...{CELL}.querySelectorAll('.widget-label')].some(e => "
                     r"/^step (6[5-9]|[7-9]\d|1\d\d|20[01]) \/ 201$/.test(e.innerText.trim()))", arg=0, timeout=60_000)
+            finally:
+                browser.close()
+    finally:
+        stop(proc)
+
+
+# ------------------------------------------------------------------ the committed notebooks, as a reader opens them
+READER_NOTEBOOKS = {"index": ROOT / "nbs" / "index.ipynb", "tutorial": ROOT / "tutorial-submodular-cub.ipynb"}
+
+
+def rendered_images(page) -> int:
+    "Output images the browser has decoded (naturalWidth > 0) in the notebook now open, after scrolling through it."
+    page.evaluate("async () => { const s = document.querySelector('.jp-WindowedPanel-outer') || "
+                  "document.querySelector('.jp-Notebook'); for (let y = 0; y < s.scrollHeight; y += 600) "
+                  "{ s.scrollTop = y; await new Promise(r => setTimeout(r, 60)); } s.scrollTop = 0; }")
+    return page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output img')]"
+                         ".filter(i => i.complete && i.naturalWidth > 0).length")
+
+
+@pytest.mark.parametrize("name", list(READER_NOTEBOOKS))
+def test_committed_notebook_shows_its_figures(tmp_path, name):
+    "The committed index notebook and tutorial, opened in JupyterLab without running anything, show >= 4 figures."
+    if not Path(CHROMIUM).exists(): missing(f"no browser at {CHROMIUM} (apt-get install chromium)")
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: missing("playwright is not installed (pip install playwright; no `playwright install`)")
+    try: import jupyterlab  # noqa: F401
+    except ImportError: missing("jupyterlab is not installed")
+
+    (tmp_path / "work").mkdir()
+    source = READER_NOTEBOOKS[name]
+    (tmp_path / "work" / source.name).write_bytes(source.read_bytes())  # a copy: the lab never touches the repository
+    port = free_port()
+    proc = start_lab(tmp_path, port)
+    shot = SHOTS / f"notebook-{name}.png"
+    try:
+        wait_for_server(proc, port, tmp_path / "lab.log")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(f"http://127.0.0.1:{port}/lab/tree/{source.name}?reset", timeout=120_000)
+                page.wait_for_selector(".jp-Notebook .jp-OutputArea-output img", timeout=180_000)
+                page.keyboard.press("Control+b")
+                deadline = time.time() + 120
+                while (n := rendered_images(page)) < 4 and time.time() < deadline: page.wait_for_timeout(1000)
+                assert n >= 4, f"{source.name}: {n} figures rendered in JupyterLab, expected at least 4"
+                page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
+                page.wait_for_timeout(500)
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000
             finally:
                 browser.close()
     finally:
