@@ -282,6 +282,25 @@ def test_results_do_not_depend_on_batch_size(model, data, x4, targets):
         np.testing.assert_allclose(a, b, atol=1e-4 * np.abs(a).max())
 
 
+def test_batch_size_none_passes_cache_sized_chunks(model, x4, targets):
+    from ig2.core import auto_batch_size, activation_floats, CHUNK_BYTES, MIN_CHUNK_ROWS
+    rows = auto_batch_size(model)
+    if tf.config.list_logical_devices("GPU"):
+        assert rows is None and IntegratedGradients(model).batch_size is None  # one pass, as before
+        return
+    # the digits CNN declares 25,162 floats of layer outputs per row: 16 MiB of them is 166 rows
+    assert activation_floats(model) == 25162 and rows == CHUNK_BYTES // (4 * 25162) == 166 >= MIN_CHUNK_ROWS
+    assert IntegratedGradients(model).batch_size == IG2(model).batch_size == rows
+    assert IntegratedGradients(model, batch_size=7).batch_size == 7
+    assert SmoothGrad(model, samples=2).batch_size == rows
+    # 4 explicands x 60 steps = 240 rows (244 points for the segment rule IDGI): two passes by default; the same
+    # attributions as one pass of all rows, up to float32 summation order (segment chunks overlap by one row)
+    for rule in ("left", "idgi"):
+        ig = lambda bs: IntegratedGradients(model, steps=60, rule=rule, baseline="uniform", batch_size=bs)
+        a, b = ig(None).explain(x4, targets), ig(1000).explain(x4, targets)
+        np.testing.assert_allclose(a, b, atol=1e-5 * np.abs(b).max())
+
+
 def test_multiplies_inputs_marks_gradient_type_maps(model):
     from ig2.ig2 import GradCFE
     assert IntegratedGradients.multiplies_inputs and GradientInput.multiplies_inputs and IG2.multiplies_inputs
