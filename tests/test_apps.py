@@ -97,7 +97,8 @@ def ig2_with_preprocess(name, photos):
     return _ig2[name]
 
 
-@pytest.mark.parametrize("name", list(APPS))
+@pytest.mark.parametrize("name", ["MobileNetV2", pytest.param("ResNet50", marks=SLOW),
+                                  pytest.param("InceptionV3", marks=SLOW)])
 def test_ig2_with_preprocess_completes(name, photos):
     model, pre, wrapped = app(name, photos)
     ig = ig2_with_preprocess(name, photos)
