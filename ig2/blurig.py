@@ -55,7 +55,7 @@ class BlurIG(_PathExplainer):
         Segment rule of `ig2.integrate`: "left" (default, saliency's: the gradient at the end nearer the
         explicand), "right", "trapezoid" or "idgi".
     batch_size : int or None
-        Most (explicand, level) rows per model call (None: all rows in one call).
+        Most (explicand, level) rows per model call (None: passes sized to the model, `ig2.core.auto_batch_size`).
     output : str
         The target score: "logit" (default) or "probability".
     preprocess : callable or None

@@ -30,7 +30,7 @@ class ExpectedGradients(_PathExplainer):
     seed : int
         Seed of the draws (default 0): the same seed and number of explicands give the same draws.
     batch_size : int or None
-        Most rows per model call (None: all rows in one call).
+        Most rows per model call (None: passes sized to the model, `ig2.core.auto_batch_size`).
     output : str
         The target score: "logit" (default) or "probability".
     preprocess : callable or None

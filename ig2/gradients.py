@@ -49,7 +49,7 @@ class VanillaGradient(_GradientExplainer):
     output : str
         The target score: "logit" (default) or "probability".
     batch_size : int or None
-        Most rows per model call (None: all rows in one call).
+        Most rows per model call (None: passes sized to the model, `ig2.core.auto_batch_size`).
     preprocess : callable or None
         Applied to each batch before the model (must keep the batch size).
 
@@ -76,7 +76,7 @@ class GradientInput(_GradientExplainer):
     output : str
         The target score: "logit" (default) or "probability".
     batch_size : int or None
-        Most rows per model call (None: all rows in one call).
+        Most rows per model call (None: passes sized to the model, `ig2.core.auto_batch_size`).
     preprocess : callable or None
         Applied to each batch before the model (must keep the batch size).
 

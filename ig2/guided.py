@@ -94,7 +94,7 @@ class GuidedIG(_PathExplainer):
         Segment rule of `ig2.integrate`: "right" (default, PAIR saliency's: the gradient at a step's start),
         "left", "trapezoid" or "idgi" (exact completeness).
     batch_size : int or None
-        Most (explicand, baseline) rows walked in one compiled call (None: all).
+        Most (explicand, baseline) rows walked in one compiled call (None: sized to the model, `ig2.core.auto_batch_size`).
     output : str
         The target score: "logit" (default) or "probability".
     preprocess : callable or None

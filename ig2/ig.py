@@ -243,7 +243,7 @@ class IntegratedGradients(_PathExplainer):
         The integration rule, one of `IG_RULES` (default "left": gradients at `a = 1, ..., 1/K`, Captum's
         "riemann_right").
     batch_size : int or None
-        The most (explicand, baseline, node) rows per model call; None (default) evaluates all rows at once.
+        The most (explicand, baseline, node) rows per model call; None (default): passes sized to the model (`ig2.core.auto_batch_size`).
         The result does not depend on it.
     output : str
         The score explained: "logit" (default; the pre-softmax score when the model ends in a softmax) or

@@ -58,7 +58,7 @@ class IG2(Explainer):
         The score explained: "logit" (default; the pre-softmax score when the model ends in a softmax) or
         "probability".
     batch_size : int or None
-        The most (explicand, reference) rows per compiled call; None (default): all rows at once. Results do not
+        The most (explicand, reference) rows per compiled call; None (default): sized to the model (`auto_batch_size`). Results do not
         depend on it beyond float summation order.
     preprocess : callable or None
         Applied to every batch before the model (e.g. a normalisation); paths and attributions live before it.
