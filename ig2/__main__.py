@@ -123,9 +123,9 @@ def demo(n: int = 4, steps: int = 201, out: str = DEMO_OUT, seed: int = 0) -> li
 
 # %% ../nbs/99_cli.ipynb #3b7242c2
 TRAINERS = {"mnist": ("ig2.data", "train_mnist_cnn", "mnist_cnn"),  # name -> (module, function, file stem[, kwargs])
-            "trec": ("ig2.text", "train_trec_cnn", "trec_cnn"),
+            "trec": ("ig2.questions", "train_trec_cnn", "trec_cnn"),
             "digits": ("ig2.data", "train_digits_cnn", "digits_cnn"),
-            "questions": ("ig2.text", "train_question_cnn", "question_cnn"),
+            "questions": ("ig2.questions", "train_question_cnn", "question_cnn"),
             "scenes": ("ig2.data", "train_scenes_cnn", "scenes_cnn"),
             "mnist1d": ("ig2.data", "train_mnist1d_cnn", "mnist1d_cnn"),
             "scenes-masked": ("ig2.evidential", "train_scenes_masked_cnn", "scenes_cnn_masked"),

@@ -87,7 +87,7 @@ def test_core_modules_import_without_extras():
             f"for m in {core!r}: importlib.import_module('ig2.' + m)\nprint('ok')")
     r = python(code, timeout=600)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
-    assert {"core", "ig", "ig2", "gradients", "metrics", "paths", "data", "text"} <= set(core)
+    assert {"core", "ig", "ig2", "gradients", "metrics", "paths", "data", "text", "questions"} <= set(core)
 
 
 def test_extras_match_settings_ini():

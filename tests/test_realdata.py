@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ig2.data import asset_path, carve_validation, load_mnist, load_mnist_cnn
-from ig2.text import CLASSES, Vocabulary, load_trec, load_trec_cnn, parse_trec, trec_files
+from ig2.questions import CLASSES, Vocabulary, load_trec, load_trec_cnn, parse_trec, trec_files
 
 # Accuracies measured with the shipped models (`ig2 train-models`): MNIST 0.965 (1,000 digits), TREC 0.896
 # (500 questions). Inference only, so another CPU changes a logit by float rounding at most: a prediction flips

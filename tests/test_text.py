@@ -1,12 +1,12 @@
-"Tests of ig2.text: embedding-space attribution of Keras text classifiers and the offline question set."
+"Tests of ig2.text: embedding-space attribution of Keras text classifiers."
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 import tensorflow as tf
 import keras
-from ig2.text import (EmbeddingAdapter, TextExplainer, Vocabulary, load_questions, load_question_cnn, read_trec,
-                      other_class_sentences, deciding_hits, deciding_chance, generate_questions)
+from ig2.text import EmbeddingAdapter, TextExplainer, deciding_hits, deciding_chance
+from ig2.questions import load_questions, load_question_cnn, other_class_sentences
 from ig2.ig2 import IG2
 from ig2.ig import IntegratedGradients
 from ig2.gradients import VanillaGradient
@@ -68,10 +68,6 @@ def test_top_tokens_rank_padding_last():
     res = TextAttribution(ids=np.array([[5, 6, 0, 0]]), targets=np.array([0]), token_scores=scores,
                           attribution=scores[..., None], padding_share=np.zeros(1), padding=np.array([[0, 0, 1, 1]], bool))
     np.testing.assert_array_equal(res.top_tokens(2), [[0, 1]])
-
-
-def test_the_question_cnn_is_accurate(q, cnn):
-    assert (cnn.predict(q.x_test, verbose=0).argmax(1) == q.y_test).mean() >= 0.95
 
 
 def test_completeness_in_embedding_space(q, adapter):
@@ -209,8 +205,6 @@ def test_bad_input_raises_value_error(q, cnn, adapter):
     res = TextExplainer(IntegratedGradients(adapter, baseline=np.zeros(adapter.input_shape, np.float32),
                                             steps=2)).explain(ok)
     with pytest.raises(ValueError, match="deciding"): deciding_hits(res, q.deciding_test[:3])
-    with pytest.raises(ValueError, match="pool_labels"): other_class_sentences(q.x_train, q.y_train[:5])
-    with pytest.raises(ValueError, match="test_size"): load_questions(test_size=1.5)
 
 
 def test_callable_references_follow_each_input_and_target(q, adapter):
@@ -248,57 +242,3 @@ def test_explain_path_and_nearest_words(q, adapter):
     np.testing.assert_allclose(line.per_reference[0], alone[0], rtol=0, atol=1e-5 * np.abs(alone).max())
     with pytest.raises(ValueError, match="explain_path"):
         TextExplainer(VanillaGradient(adapter)).explain_path(q.x_test[0], refs)
-
-
-def test_other_class_sentences_pick_other_classes(q):
-    pick = other_class_sentences(q.x_train, q.y_train, n=8, seed=3)
-    lookup = {row.tobytes(): y for row, y in zip(q.x_train, q.y_train)}
-    for i in range(5):
-        refs = pick(q.x_test[i], int(q.y_test[i]))
-        assert refs.shape == (8, 12)
-        assert all(lookup[r.tobytes()] != q.y_test[i] for r in refs)
-        np.testing.assert_array_equal(refs, pick(q.x_test[i], int(q.y_test[i])))  # seeded
-
-
-def test_question_set_is_seeded_and_marks_the_deciding_words():
-    a, b, c = load_questions(seed=0), load_questions(seed=0), load_questions(seed=1)
-    np.testing.assert_array_equal(a.x_test, b.x_test)
-    assert not np.array_equal(a.x_train, c.x_train)
-    assert set(a.deciding_test.sum(1)) == {1, 2}  # a word, or the phrases "stand for" / "short for"
-    words = a.vocab.decode(a.x_test)
-    for row, mask in zip(words[:80], a.deciding_test[:80]):
-        marked = [w for w, m in zip(row, mask) if m]
-        if len(marked) == 2: assert marked in (["stand", "for"], ["short", "for"])
-        assert marked[0] in {"stand", "abbreviation", "short", "acronym", "why", "definition", "mean",
-                                           "meaning", "explain", "describe", "color", "kind", "instrument", "language",
-                                           "food", "sport", "who", "scientist", "inventor", "where", "city", "country",
-                                           "continent", "many", "much", "when", "year", "old", "far", "population"}
-
-
-def test_read_trec(tmp_path):
-    train = tmp_path / "train.label"
-    train.write_text("NUM:date When did Hawaii become a state ?\nHUM:ind Who wrote Hamlet ?\n\n"
-                     "LOC:city What city is the Eiffel tower in ?\n", encoding="latin-1")
-    ids, y, fine, vocab = read_trec(train)
-    assert ids.shape == (3, 8) and list(y) == [5, 3, 4] and fine == ["date", "ind", "city"]
-    assert vocab.decode(ids)[2] == ["what", "city", "is", "the", "eiffel", "tower", "in", "?"]
-    test = tmp_path / "test.label"
-    test.write_text("ENTY:animal What animal wrote caf\xe9 music ?\n", encoding="latin-1")
-    ids_te, y_te, _, _ = read_trec(test, vocab=vocab, length=8)
-    assert ids_te.shape == (1, 8) and y_te[0] == 2
-    assert (ids_te[0, :6] == Vocabulary.unk_id).sum() == 3  # animal, café, music: unknown to the training vocabulary
-    test.write_text("num:date when ?\n")
-    with pytest.raises(ValueError, match="line 1"): read_trec(test)
-    test.write_text("\n\n")
-    with pytest.raises(ValueError, match="no questions"): read_trec(test)
-
-
-def test_generate_questions_only_deciding_words_tell_the_class():
-    sentences, labels, flags = generate_questions(600, seed=5)
-    by_word = {}
-    for s, c, f in zip(sentences, labels, flags):
-        for w, d in zip(s, f):
-            if not d: by_word.setdefault(w, set()).add(int(c))
-    # every non-deciding word that occurs often is seen in more than one class
-    counts = {w: sum(w in s for s in sentences) for w in by_word}
-    assert [w for w, cs in by_word.items() if len(cs) == 1 and counts[w] >= 20] == []
