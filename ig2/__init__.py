@@ -44,7 +44,7 @@ _EXTRAS = {
 }
 _IMPORT_NAMES = {"pillow": "PIL", "opencv-contrib-python-headless": "cv2", "scikit-image": "skimage"}
 _MODULE_EXTRA = {"widgets": "widgets", "viz": "widgets", "division": "regions", "regions": "regions", "evidential": "regions",
-                 "bench": "bench", "speed": "bench"}
+                 "bench": "bench", "experiments": "bench", "speed": "bench"}
 
 __all__ = sorted(_ORIGIN)
 

@@ -130,7 +130,7 @@ TRAINERS = {"mnist": ("ig2.data", "train_mnist_cnn", "mnist_cnn"),  # name -> (m
             "mnist1d": ("ig2.data", "train_mnist1d_cnn", "mnist1d_cnn"),
             "scenes-masked": ("ig2.evidential", "train_scenes_masked_cnn", "scenes_cnn_masked"),
             "scenes-edl": ("ig2.evidential", "train_scenes_edl", "scenes_edl"),
-            **{name: ("ig2.bench", "train_xaibench_mlp", name, {"name": name})
+            **{name: ("ig2.experiments", "train_xaibench_mlp", name, {"name": name})
                for name in ("xaibench-linear", "xaibench-nonlinear", "xaibench-piecewise",
                             "xaibench-nonlinear-rho0", "xaibench-nonlinear-rho0.9", "xaibench-linear-rho0",
                             "xaibench-linear-rho0.9", "xaibench-piecewise-rho0", "xaibench-piecewise-rho0.9")}}

@@ -34,7 +34,8 @@ def test_outputs_go_to_results_unless_docs_are_updated():
 
 def test_run_is_deterministic_and_a_prefix_of_a_larger_run():
     import ig2.bench as b
-    s = replace(b.Settings(), n=4, ig2_steps=21, ig_steps=16, samples=8, xb_samples=20)
+    from ig2.experiments import Settings
+    s = replace(Settings(), n=4, ig2_steps=21, ig_steps=16, samples=8, xb_samples=20)
     first = b.run_experiment("xaibench-nonlinear", s, ["IG²", "Expected Gradients"], progress=False)
     again = b.run_experiment("xaibench-nonlinear", s, ["IG²", "Expected Gradients"], progress=False)
     smaller = b.run_experiment("xaibench-nonlinear", replace(s, n=2), ["IG²"], progress=False)
@@ -59,18 +60,19 @@ def test_bench_refuses_bad_arguments(argv, message):
 
 def test_blur_ig_is_left_out_of_tabular_experiments():
     "Blurring across feature columns has no meaning: the XAI-Bench experiments must not offer Blur IG."
-    import ig2.bench as b
-    exp = b.load_xaibench_experiment("xaibench-linear")
-    names = set(b.tabular_methods(exp, b.Settings()))
+    import ig2.experiments as e
+    exp = e.load_xaibench_experiment("xaibench-linear")
+    names = set(e.tabular_methods(exp, e.Settings()))
     assert "Blur IG" not in names and {"IG²", "IG zero", "Guided IG"} <= names
-    assert "Blur IG" in b.image_methods(b.load_mnist_experiment(), b.Settings())
+    assert "Blur IG" in e.image_methods(e.load_mnist_experiment(), e.Settings())
 
 
 def test_text_figure_with_fewer_explicands_than_rows(tmp_path):
     "`ig2 bench --n 2` on TREC draws both questions (the figure asks for 5 rows at most, never more than were explained)."
     import ig2.bench as b
-    s = replace(b.Settings(), n=2)
+    from ig2.experiments import EXPERIMENTS, Settings
+    s = replace(Settings(), n=2)
     res = b.run_experiment("trec", s, ["IG zero"], progress=False)
-    exp = b.EXPERIMENTS["trec"][0]("trec")
+    exp = EXPERIMENTS["trec"][0]("trec")
     (path,) = b.write_figures(exp, res, tmp_path)
     assert path.name == "trec_questions.png" and path.stat().st_size > 1000

@@ -31,9 +31,10 @@ def _tolerance(metric, saved):
 @pytest.mark.parametrize("name", list(REPRO))
 def test_small_rerun_reproduces_the_documented_values(name):
     import ig2.bench as b
+    from ig2.experiments import Settings
     saved_settings = DOCS / f"{name}_settings.json"
     if not saved_settings.exists(): pytest.fail(f"{saved_settings} missing: run `python -m ig2 bench --update-docs`")
-    s = replace(b.Settings(**json.loads(saved_settings.read_text())), n=3)
+    s = replace(Settings(**json.loads(saved_settings.read_text())), n=3)
     saved = b.read_values(DOCS / f"{name}.csv")
     res = b.run_experiment(name, s, REPRO[name], progress=False)
     compared = 0
