@@ -454,7 +454,7 @@ def scene_objects() -> tuple:
     cuts["motorcycle"] = _cutout(im, ndi.binary_fill_holes(_largest_blob(ndi.binary_opening(near, iterations=2))))
     return tuple(cuts[k] for k in SCENE_CLASSES)
 
-
+# %% ../nbs/93_data.ipynb #45fb1ea3
 @functools.lru_cache(maxsize=None)
 def scene_textures() -> tuple:
     """The grey background textures named in `SCENE_TEXTURES` (from `skimage.data`).
@@ -559,7 +559,7 @@ def load_scenes(n: int = 2000, size: int = 64, test_size: float = 0.2, seed: int
     cut = n - max(1, round(n * test_size))
     return (x[:cut], y[:cut], m[:cut]), (x[cut:], y[cut:], m[cut:])
 
-
+# %% ../nbs/93_data.ipynb #a928b0ff
 def scenes_cnn(size: int = 64, n_classes: int = len(SCENE_CLASSES)) -> keras.Model:
     """A small CNN naming the object of a scene; `features` is its representation layer, `logits` its head.
 

@@ -11,7 +11,8 @@ from .integrate import SEGMENT_RULES, check_rule
 from .engine import stepped_loop, run_stepped, kept_steps
 
 # %% auto #0
-__all__ = ['AUTO_STEP_FACTOR', 'unit_direction', 'auto_step_size', 'check_clip', 'check_step_size', 'GradPath']
+__all__ = ['AUTO_STEP_FACTOR', 'unit_direction', 'auto_step_size', 'check_clip', 'check_step_size', 'GradPath',
+           'straight_line_curves']
 
 # %% ../nbs/03_gradpath.ipynb #bab53f72
 AUTO_STEP_FACTOR = 1.0
@@ -212,3 +213,47 @@ class GradPath:
         out = run_stepped(self._loop(keep_every), x, rows, (lo, hi), self.steps, keep_every, self.batch_size)
         out["gradcf"], out["rep_distance"] = out.pop("end"), out.pop("info")
         return out
+
+# %% ../nbs/03_gradpath.ipynb #65a52db3
+def straight_line_curves(adapter, x, ends, target: int, reference_reps=None, points: int = 101, batch_size=None):
+    """Target score (and representation distance) along the straight lines from `x` to each of `ends`.
+
+    Parameters
+    ----------
+    adapter : ig2.core.ModelAdapter
+        The model, as an explainer holds it (`explainer.adapter`): `scores` and `scores_and_reps` of a batch.
+    x : array-like, shape S
+        The explicand, without a batch axis.
+    ends : array-like, shape (R, *S)
+        The end of each line: IG²'s GradCFs or the other methods' baselines (`result.gradcf`).
+    target : int
+        The class whose score is followed.
+    reference_reps : array-like, shape (R, D), or None
+        The representations of IG²'s references: with them the distance `||f~(point) - reference_reps[r]||` is
+        computed too (the model must have a representation layer); None: scores only.
+    points : int
+        Evenly spaced positions `x + a (end_r - x)` per line, `a` from 0 (at `x`) to 1 (at the end).
+    batch_size : int or None
+        Rows (line, position) per model call; None: 256.
+
+    Returns
+    -------
+    (ndarray, ndarray or None)
+        The target scores, shape `(points, R)`, and the distances of the same shape (None without
+        `reference_reps`).
+    """
+    x, ends = np.asarray(x, np.float32), np.asarray(ends, np.float32)
+    alphas = np.linspace(0, 1, points, dtype=np.float32)
+    n_rows, size = len(ends) * points, batch_size or 256
+    scores = np.empty(n_rows, np.float32)
+    dists = None if reference_reps is None else np.empty(n_rows, np.float32)
+    for start in range(0, n_rows, size):  # rows are (path, position) pairs, generated chunk by chunk
+        rows = np.arange(start, min(start + size, n_rows))
+        r, a = rows // points, alphas[rows % points].reshape(-1, *[1] * x.ndim)
+        line = x + a * (ends[r] - x)
+        if dists is None:  # no representation needed (and the model may have none)
+            scores[rows] = adapter.scores(line)[:, target]
+        else:
+            s, rep = adapter.scores_and_reps(line)
+            scores[rows], dists[rows] = s[:, target], np.linalg.norm(rep - reference_reps[r], axis=1)
+    return scores.reshape(-1, points).T, None if dists is None else dists.reshape(-1, points).T

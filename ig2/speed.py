@@ -80,7 +80,7 @@ def median_time(fn, repeats: int = 5) -> float:
         t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
-
+# %% ../nbs/98_speed.ipynb #04527e34
 # a child's own peak: VmHWM (Linux, kB); elsewhere ru_maxrss (kB on Linux/BSD, bytes on macOS)
 _PEAK_CODE = ("import os, sys, resource\n"
               "def peak_mb():\n"
@@ -126,7 +126,7 @@ def peak_rss_mb(steps: int) -> float:
                          "(xt, yt), (xe, ye) = load_digits(); m = load_digits_cnn()\n"
                          f"IG2(m, steps={steps}, clip=(0, 1)).explain(xe[:1], references=xt[:8])")
 
-
+# %% ../nbs/98_speed.ipynb #2b07426e
 def bench_speed(steps: int = 201, repeats: int = 5, memory_steps=(51, 201, 801), n_batch: int = 32) -> dict:
     """Time ig2's IG², a naive IG² and ig2's IG side by side on the digits CNN; returns the figures.
 
@@ -184,7 +184,7 @@ def bench_speed(steps: int = 201, repeats: int = 5, memory_steps=(51, 201, 801),
     figures["peak_rss_mb"] = {s: peak_rss_mb(s) for s in memory_steps}
     return figures
 
-
+# %% ../nbs/98_speed.ipynb #952c1f9c
 def report(f: dict) -> str:
     """The figures of `bench_speed` as markdown tables with ratios.
 

@@ -11,12 +11,14 @@ import matplotlib
 from matplotlib.figure import Figure as _MplFigure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
+from .core import check_choice, check_positive_int
 
 # %% auto #0
-__all__ = ['SIGNED_CMAP', 'ABSOLUTE_CMAP', 'SCORE_COLOR', 'DISTANCE_COLOR', 'Figure', 'png_bytes', 'new_axes', 'check_percentile',
-           'to_map', 'color_limit', 'attribution_norm', 'heatmap', 'image_for_display', 'show_input', 'overlay_rgba',
-           'overlay', 'sample_kind', 'grid', 'signal', 'bars', 'token_colors', 'show_tokens', 'tokens_html',
-           'check_reference', 'per_reference', 'path_curves']
+__all__ = ['SIGNED_CMAP', 'ABSOLUTE_CMAP', 'SAMPLE_KINDS', 'SCORE_COLOR', 'DISTANCE_COLOR', 'Figure', 'png_bytes', 'new_axes',
+           'check_percentile', 'to_map', 'color_limit', 'attribution_norm', 'heatmap', 'image_for_display',
+           'show_input', 'overlay_rgba', 'overlay', 'sample_kind', 'grid', 'signal', 'bars', 'token_colors',
+           'show_tokens', 'tokens_html', 'check_reference', 'per_reference', 'path_curves', 'frames_limit',
+           'image_frames', 'thin']
 
 # %% ../nbs/94_viz.ipynb #b80a9921
 class Figure(_MplFigure):
@@ -236,11 +238,18 @@ def image_for_display(x, lo=None, hi=None) -> np.ndarray:
         If `x` is not 2-D or 3-D.
     """
     a = np.asarray(x, np.float64)
-    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
-    elif a.ndim == 3 and a.shape[-1] != 3: a = a.mean(-1)
-    elif a.ndim not in (2, 3): raise ValueError(f"x: expected an image (H, W) or (H, W, C), got shape {a.shape}")
-    lo = a.min() if lo is None else lo
-    hi = a.max() if hi is None else hi
+    if a.ndim not in (2, 3): raise ValueError(f"x: expected an image (H, W) or (H, W, C), got shape {a.shape}")
+    if a.ndim == 3: a = _grey_or_rgb(a)
+    return _unit_range(a, a.min() if lo is None else lo, a.max() if hi is None else hi)
+
+
+def _grey_or_rgb(a):
+    "Channels last: one channel gives grey, three RGB, any other count their mean (grey)."
+    return a[..., 0] if a.shape[-1] == 1 else a if a.shape[-1] == 3 else a.mean(-1)
+
+
+def _unit_range(a, lo, hi):
+    "`a` mapped from `[lo, hi]` to [0, 1], values outside saturating (`hi <= lo`: shifted by `lo` only)."
     return np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
 
 
@@ -352,28 +361,42 @@ def overlay(x, attribution, ax=None, signed: bool = True, percentile: float = 99
     return _finish(ax, title)
 
 # %% ../nbs/94_viz.ipynb #61e31097
-def sample_kind(shape) -> str:
+SAMPLE_KINDS = {"image": (3, 2), "signal": (2, 1), "tabular": (1,)}  # kind -> sample dimensions, the guessed one first
+
+
+def sample_kind(shape, kind=None, name: str = "attributions") -> str:
     """What a sample of `shape` is: 'image' for `(H, W, C)`, 'signal' for `(L, C)`, 'tabular' for `(D,)`.
 
     Parameters
     ----------
     shape : tuple of int
         One sample's shape (no batch axis).
+    kind : {'image', 'signal', 'tabular'} or None
+        None guesses from the number of dimensions; a kind given is checked against `shape` instead (an image
+        may also be `(H, W)`, a signal `(L,)`).
+    name : str
+        The argument named in the error when no kind fits `shape`.
 
     Returns
     -------
     str
+        One of `SAMPLE_KINDS`.
 
     Raises
     ------
     ValueError
-        If `shape` has another number of dimensions.
+        If `kind` is not one of `SAMPLE_KINDS` or does not fit `shape`, or (`kind` None) `shape` has another
+        number of dimensions.
     """
-    return {3: "image", 2: "signal", 1: "tabular"}.get(len(shape)) or _bad_shape(shape)
-
-
-def _bad_shape(shape):
-    raise ValueError(f"attributions: expected samples (H, W, C), (L, C) or (D,), got shape {tuple(shape)}")
+    shape = tuple(shape)
+    if kind is None:
+        guessed = [k for k, dims in SAMPLE_KINDS.items() if dims[0] == len(shape)]
+        if not guessed: raise ValueError(f"{name}: expected samples (H, W, C), (L, C) or (D,), got shape {shape}")
+        return guessed[0]
+    dims = SAMPLE_KINDS[check_choice(kind, "kind", SAMPLE_KINDS)]
+    if len(shape) not in dims:
+        raise ValueError(f"kind: {kind!r} needs samples with {sorted(dims)} dimensions, got shape {shape}")
+    return kind
 
 
 def grid(attributions: dict, inputs=None, signed: bool = True, percentile: float = 99.5, overlay_inputs: bool = False,
@@ -528,8 +551,7 @@ def bars(attribution, names=None, ax=None, top: int | None = None, signed: bool 
     if a.ndim != 1: raise ValueError(f"attribution: expected a vector (D,), got shape {a.shape}")
     names = [f"x{i}" for i in range(len(a))] if names is None else [str(n) for n in names]
     if len(names) != len(a): raise ValueError(f"names: expected {len(a)} names, got {len(names)}")
-    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
-        raise ValueError(f"top: expected None or an integer >= 1, got {top!r}")
+    if top is not None: check_positive_int(top, "top")
     order = np.argsort(-np.abs(a), kind="stable")[:top]
     vals = a[order] if signed else np.abs(a[order])
     ax = new_axes(ax, figsize=(4, 0.25 * len(order) + 0.8))
@@ -749,3 +771,72 @@ def path_curves(result, reference="mean", ax=None, straight=None, title: str | N
         if a is not None: a.tick_params(labelsize=7)
     if title is not None: ax.set_title(title, fontsize=9)
     return ax, dist_ax
+
+# %% ../nbs/94_viz.ipynb #0cc5f709
+def frames_limit(frames, percentile: float = 99.5) -> float:
+    """One colour limit for every frame: the largest `color_limit` of the frames that are not all zero.
+
+    Frames that are all zero (like the first accumulated attribution) do not count. Each other frame's limit
+    is its `percentile` of `|value|`, or its largest `|value|` when that percentile is 0 (see `color_limit`);
+    1 when every frame is all zero.
+
+    Parameters
+    ----------
+    frames : array-like, shape (F, ...)
+        The frames, one per leading index.
+    percentile : float
+        Percentile of `|value|` within each frame, in (0, 100]; 100 is the frame's maximum.
+
+    Returns
+    -------
+    float
+        A positive colour limit.
+    """
+    percentile = check_percentile(percentile)
+    return max((color_limit(f, percentile) for f in np.asarray(frames) if f.any()), default=1.0)
+
+
+def image_frames(frames, lo: float, hi: float) -> np.ndarray:
+    """Image frames mapped from the input range `[lo, hi]` to [0, 1] for display.
+
+    Parameters
+    ----------
+    frames : array-like, shape (F, H, W) or (F, H, W, C)
+        Path points as images; one channel gives grey, three RGB, other channel counts their mean (grey).
+    lo : float
+        Input value shown as black.
+    hi : float
+        Input value shown as white (values outside `[lo, hi]` saturate; `hi <= lo` shifts by `lo` only).
+
+    Returns
+    -------
+    ndarray
+        Grey `(F, H, W)` or RGB `(F, H, W, 3)` float64 frames in [0, 1].
+    """
+    a = np.asarray(frames, np.float64)
+    return _unit_range(_grey_or_rgb(a) if a.ndim == 4 else a, lo, hi)
+
+
+def thin(n: int, max_frames: int) -> np.ndarray:
+    """At most `max_frames` indices of `range(n)`, evenly spread, first and last included.
+
+    Parameters
+    ----------
+    n : int
+        Number of kept steps to choose from.
+    max_frames : int
+        Most indices returned (>= 2); all of `range(n)` when `n <= max_frames`.
+
+    Returns
+    -------
+    ndarray of int
+        Increasing indices into the kept steps.
+
+    Raises
+    ------
+    ValueError
+        If `max_frames` is not an integer >= 2.
+    """
+    max_frames = check_positive_int(max_frames, "max_frames", minimum=2)
+    if n <= max_frames: return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max_frames)).astype(int))

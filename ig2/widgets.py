@@ -8,151 +8,18 @@ import io
 import numpy as np
 import ipywidgets as widgets
 import matplotlib.image as mimage
+from .core import check_choice, check_positive_int
 from .viz import (Figure, SIGNED_CMAP, SCORE_COLOR, DISTANCE_COLOR, check_percentile, check_reference,
-                     per_reference)
+                     per_reference, sample_kind, frames_limit, image_frames, thin)
 
 # %% auto #0
-__all__ = ['KINDS', 'ENCODER_OPTIONS', 'straight_line_curves', 'frames_limit', 'image_frames', 'thin', 'PathExplorer']
-
-# %% ../nbs/95_widgets.ipynb #d700aefd
-def straight_line_curves(adapter, x, ends, target: int, reference_reps=None, points: int = 101, batch_size=None):
-    """Target score (and representation distance) along the straight lines from `x` to each of `ends`.
-
-    Parameters
-    ----------
-    adapter : ig2.core.ModelAdapter
-        The model, as an explainer holds it (`explainer.adapter`): `scores` and `scores_and_reps` of a batch.
-    x : array-like, shape S
-        The explicand, without a batch axis.
-    ends : array-like, shape (R, *S)
-        The end of each line: IG²'s GradCFs or the other methods' baselines (`result.gradcf`).
-    target : int
-        The class whose score is followed.
-    reference_reps : array-like, shape (R, D), or None
-        The representations of IG²'s references: with them the distance `||f~(point) - reference_reps[r]||` is
-        computed too (the model must have a representation layer); None: scores only.
-    points : int
-        Evenly spaced positions `x + a (end_r - x)` per line, `a` from 0 (at `x`) to 1 (at the end).
-    batch_size : int or None
-        Rows (line, position) per model call; None: 256.
-
-    Returns
-    -------
-    (ndarray, ndarray or None)
-        The target scores, shape `(points, R)`, and the distances of the same shape (None without
-        `reference_reps`).
-    """
-    x, ends = np.asarray(x, np.float32), np.asarray(ends, np.float32)
-    alphas = np.linspace(0, 1, points, dtype=np.float32)
-    n_rows, size = len(ends) * points, batch_size or 256
-    scores = np.empty(n_rows, np.float32)
-    dists = None if reference_reps is None else np.empty(n_rows, np.float32)
-    for start in range(0, n_rows, size):  # rows are (path, position) pairs, generated chunk by chunk
-        rows = np.arange(start, min(start + size, n_rows))
-        r, a = rows // points, alphas[rows % points].reshape(-1, *[1] * x.ndim)
-        line = x + a * (ends[r] - x)
-        if dists is None:  # no representation needed (and the model may have none)
-            scores[rows] = adapter.scores(line)[:, target]
-        else:
-            s, rep = adapter.scores_and_reps(line)
-            scores[rows], dists[rows] = s[:, target], np.linalg.norm(rep - reference_reps[r], axis=1)
-    return scores.reshape(-1, points).T, None if dists is None else dists.reshape(-1, points).T
-
-# %% ../nbs/95_widgets.ipynb #08e0fdea
-KINDS = ("image", "signal", "tabular")
-ENCODER_OPTIONS = {"png": {"compress_level": 1},                   # fastest deflate: encoding is most of a step
-                   "jpeg": {"quality": 92, "subsampling": 0}}      # full colour resolution keeps lines crisp
-
-
-def _guess_kind(shape) -> str:
-    return {3: "image", 2: "signal", 1: "tabular"}.get(len(shape), None)
-
-
-def _check_kind(kind, shape) -> str:
-    if kind is None:
-        kind = _guess_kind(shape)
-        if kind is None: raise ValueError(f"result: cannot show samples of shape {shape}; pass kind= ('image', 'signal' or 'tabular')")
-        return kind
-    if kind not in KINDS: raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
-    ok = {"image": (2, 3), "signal": (1, 2), "tabular": (1,)}[kind]
-    if len(shape) not in ok: raise ValueError(f"kind: {kind!r} needs samples with {ok} dimensions, got shape {shape}")
-    return kind
-
-
-def frames_limit(frames, percentile: float = 99.5) -> float:
-    """One colour limit for every frame: the largest per-frame `percentile` of `|value|`.
-
-    Frames that are all zero (like the first accumulated attribution) do not count; when every per-frame
-    percentile is 0 the largest `|value|` is used, and 1 when all values are 0.
-
-    Parameters
-    ----------
-    frames : array-like, shape (F, ...)
-        The frames, one per leading index.
-    percentile : float
-        Percentile of `|value|` within each frame, in (0, 100]; 100 is the frame's maximum.
-
-    Returns
-    -------
-    float
-        A positive colour limit.
-    """
-    a = np.abs(np.asarray(frames, np.float64)).reshape(len(frames), -1)
-    lims = np.percentile(a, percentile, axis=1)
-    lim = lims.max() if (lims > 0).any() else a.max()
-    return float(lim) if lim > 0 else 1.0
-
-
-def image_frames(frames, lo: float, hi: float) -> np.ndarray:
-    """Image frames mapped from the input range `[lo, hi]` to [0, 1] for display.
-
-    Parameters
-    ----------
-    frames : array-like, shape (F, H, W) or (F, H, W, C)
-        Path points as images; one channel gives grey, three RGB, other channel counts their mean (grey).
-    lo : float
-        Input value shown as black.
-    hi : float
-        Input value shown as white (values outside `[lo, hi]` saturate; `hi <= lo` shifts by `lo` only).
-
-    Returns
-    -------
-    ndarray
-        Grey `(F, H, W)` or RGB `(F, H, W, 3)` float64 frames in [0, 1].
-    """
-    a = np.asarray(frames, np.float64)
-    if a.ndim == 4: a = a[..., 0] if a.shape[-1] == 1 else a if a.shape[-1] == 3 else a.mean(-1)
-    return np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
-
-
-def thin(n: int, max_frames: int) -> np.ndarray:
-    """At most `max_frames` indices of `range(n)`, evenly spread, first and last included.
-
-    Parameters
-    ----------
-    n : int
-        Number of kept steps to choose from.
-    max_frames : int
-        Most indices returned (>= 2); all of `range(n)` when `n <= max_frames`.
-
-    Returns
-    -------
-    ndarray of int
-        Increasing indices into the kept steps.
-
-    Raises
-    ------
-    ValueError
-        If `max_frames` is not an integer >= 2.
-    """
-    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) or max_frames < 2:
-        raise ValueError(f"max_frames: expected an integer >= 2, got {max_frames!r}")
-    if n <= max_frames: return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, max_frames)).astype(int))
+__all__ = ['ENCODER_OPTIONS', 'PathExplorer']
 
 # %% ../nbs/95_widgets.ipynb #0b9cfdbb
 _METHOD_NAMES = {"IG2": "IG²", "IntegratedGradients": "IG", "GuidedIG": "Guided IG", "BlurIG": "Blur IG"}
 _PATH_EXPLAINERS = "IG2, IntegratedGradients, GuidedIG or BlurIG"
+ENCODER_OPTIONS = {"png": {"compress_level": 1},                   # fastest deflate: encoding is most of a step
+                   "jpeg": {"quality": 92, "subsampling": 0}}      # full colour resolution keeps lines crisp
 
 
 def _check_result(result):
@@ -171,7 +38,24 @@ def _check_result(result):
                          f"{np.shape(result.scores)}; expected the same (or rep_distance None)")
 
 
-def _check_explainer(explainer):
+def _check_straight(straight, n_references):
+    "(scores, distances), two arrays (points, R); distances may be None and are shown with IG²'s only."
+    if straight is None: return None
+    try:
+        scores, dists = straight
+        scores = np.asarray(scores, np.float64)
+        dists = None if dists is None else np.asarray(dists, np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("straight: expected None or (scores, distances), two arrays (points, R)") from None
+    if scores.ndim != 2 or scores.shape[1] != n_references or len(scores) < 2 or \
+            (dists is not None and dists.shape != scores.shape):
+        raise ValueError(f"straight: expected two arrays (points >= 2, {n_references}) (distances may be "
+                         f"None), got shapes {scores.shape} and {None if dists is None else dists.shape}")
+    return scores, dists
+
+
+def _check_explainer(explainer, keep_path, points) -> int:
+    "The checks of `from_explainer`'s arguments; returns `points`."
     from ig2 import ExpectedGradients  # the top-level lazy name: loads the explainers only when needed
     if isinstance(explainer, ExpectedGradients):
         raise ValueError("explainer: ExpectedGradients has no path to explore (random points on many lines); "
@@ -179,6 +63,9 @@ def _check_explainer(explainer):
     if not callable(getattr(explainer, "explain_path", None)) or not hasattr(explainer, "adapter"):
         raise ValueError(f"explainer: expected a path explainer with explain_path ({_PATH_EXPLAINERS}), "
                          f"got {type(explainer).__name__}")
+    if keep_path is False or keep_path is None:
+        raise ValueError(f"keep_path: the explorer needs the path; expected True or an integer m >= 1, got {keep_path!r}")
+    return check_positive_int(points, "points", minimum=2)
 
 
 def _add_to(cls):
@@ -260,7 +147,7 @@ class PathExplorer:
         Pass it for `(H, W)` images or `(L,)` signals.
     straight : (array, array or None) or None
         Score and distance curves along the straight lines to the same ends, each `(points, R)` (see
-        `straight_line_curves`; the distances may be None); None: no straight-line toggle. `from_explainer`
+        `ig2.paths.straight_line_curves`; the distances may be None); None: no straight-line toggle. `from_explainer`
         computes them.
     max_frames : int
         Most steps on the slider (>= 2); more kept steps are thinned evenly, the last one always kept.
@@ -284,8 +171,7 @@ class PathExplorer:
     def __init__(self, result, reference="mean", kind=None, straight=None, max_frames: int = 201,
                  percentile: float = 99.5, lo=None, hi=None, dpi: int = 72, image_format: str = "png"):
         _check_result(result)
-        if image_format not in ("png", "jpeg"): raise ValueError(f"image_format: expected 'png' or 'jpeg', got {image_format!r}")
-        self.image_format = image_format
+        self.image_format = check_choice(image_format, "image_format", ENCODER_OPTIONS)
         self.result = result
         method = getattr(result, "method", None)
         self.method = _METHOD_NAMES.get(method, method or "path")
@@ -294,8 +180,8 @@ class PathExplorer:
         self.n_references = np.shape(result.scores)[1]
         reference = check_reference(reference, self.n_references)
         self.percentile = check_percentile(percentile)
-        self.kind = _check_kind(kind, np.shape(result.explicand))
-        self.straight = self._check_straight(straight)
+        self.kind = sample_kind(np.shape(result.explicand), kind, name="result")
+        self.straight = _check_straight(straight, self.n_references)
         self.frames = thin(len(result.steps_kept), max_frames)  # indices into the kept steps (checks max_frames)
         self.steps = np.asarray(result.steps_kept)[self.frames]      # the step j of each frame
         self.lo = float(min(result.explicand.min(), result.path.min())) if lo is None else float(lo)
@@ -339,36 +225,9 @@ class PathExplorer:
         ValueError
             If `explainer` has no path, `keep_path` would drop the path, or `points` < 2.
         """
-        _check_explainer(explainer)
-        if keep_path is False or keep_path is None:
-            raise ValueError(f"keep_path: the explorer needs the path; expected True or an integer m >= 1, got {keep_path!r}")
-        if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
-            raise ValueError(f"points: expected an integer >= 2, got {points!r}")
-        from ig2 import IntegratedGradients
+        points = _check_explainer(explainer, keep_path, points)
         result = explainer.explain_path(x, references, target=target, keep_path=keep_path)
-        straight = None
-        if not isinstance(explainer, IntegratedGradients):  # IG's path is the straight line already
-            reps = None
-            if result.rep_distance is not None:
-                reps = explainer.adapter.scores_and_reps(result.references, explainer.batch_size)[1]
-            straight = straight_line_curves(explainer.adapter, result.explicand, result.gradcf, result.target,
-                                            reps, points=points, batch_size=explainer.batch_size)
-        return cls(result, straight=straight, **kwargs)
-
-    def _check_straight(self, straight):
-        "(scores, distances), two arrays (points, R); distances may be None and are shown with IG²'s only."
-        if straight is None: return None
-        try:
-            scores, dists = straight
-            scores = np.asarray(scores, np.float64)
-            dists = None if dists is None else np.asarray(dists, np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("straight: expected None or (scores, distances), two arrays (points, R)") from None
-        if scores.ndim != 2 or scores.shape[1] != self.n_references or len(scores) < 2 or \
-                (dists is not None and dists.shape != scores.shape):
-            raise ValueError(f"straight: expected two arrays (points >= 2, {self.n_references}) (distances may be "
-                             f"None), got shapes {scores.shape} and {None if dists is None else dists.shape}")
-        return scores, dists
+        return cls(result, straight=_straight_curves(explainer, result, points), **kwargs)
 
     @property
     def frame(self) -> int: return int(self.slider.value)
@@ -423,6 +282,18 @@ class PathExplorer:
                     score=float(scores[j]), distance=dist, score_drop=float(scores[0] - scores[j]))
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+# %% ../nbs/95_widgets.ipynb #807ab9ba
+def _straight_curves(explainer, result, points: int):
+    "The straight-line curves `(scores, distances)` to the ends of `result`'s paths; None for IG."
+    from ig2 import IntegratedGradients
+    from ig2.paths import straight_line_curves  # the model's side: loaded when an explainer is there
+    if isinstance(explainer, IntegratedGradients): return None
+    reps = None
+    if result.rep_distance is not None:  # IG²: the distance to each reference's representation too
+        reps = explainer.adapter.scores_and_reps(result.references, explainer.batch_size)[1]
+    return straight_line_curves(explainer.adapter, result.explicand, result.gradcf, result.target, reps,
+                                points=points, batch_size=explainer.batch_size)
 
 # %% ../nbs/95_widgets.ipynb #1a54b8cc
 @_add_to(PathExplorer)

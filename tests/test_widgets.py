@@ -9,7 +9,9 @@ from ipywidgets.embed import embed_data
 
 from ig2 import IG2, OtherClassReferences, GuidedIG, BlurIG, IntegratedGradients, ExpectedGradients, VanillaGradient
 from ig2.data import load_digits, load_digits_cnn
-from ig2.widgets import PathExplorer, straight_line_curves, thin
+from ig2.paths import straight_line_curves
+from ig2.viz import thin
+from ig2.widgets import PathExplorer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "95_widgets.ipynb"
