@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import tensorflow as tf
 import keras
+from .checks import check_inputs, check_targets, check_positive_int, check_batch_size, check_positive, check_choice
 
 # %% auto #0
-__all__ = ['CHUNK_BYTES', 'MIN_CHUNK_ROWS', 'model_layers', 'capture', 'check_inputs', 'check_targets', 'check_positive_int',
-           'check_batch_size', 'check_positive', 'check_choice', 'activation_floats', 'auto_batch_size', 'ModelAdapter',
+__all__ = ['CHUNK_BYTES', 'MIN_CHUNK_ROWS', 'model_layers', 'capture', 'activation_floats', 'auto_batch_size', 'ModelAdapter',
            'score_and_gradient', 'row_chunks', 'compiled_cache', 'Explainer']
 
 # %% ../nbs/90_core.ipynb #39143d04
@@ -71,177 +71,6 @@ def capture(*layers):
         finally:
             for layer in patched: del layer.call
 
-# %% ../nbs/90_core.ipynb #c80246e1
-def check_inputs(x, name: str = "inputs", feature_shape=None) -> np.ndarray:
-    """`x` as a float32 batch, after checking it is a non-empty, finite, floating-point batch.
-
-    Parameters
-    ----------
-    x : array-like, shape (N, ...)
-        The batch to check; N >= 1 and at least one feature axis.
-    name : str, default "inputs"
-        The argument's name, used in the error message.
-    feature_shape : tuple of int or None, default None
-        The expected shape of one sample, e.g. the model's input shape; None: any.
-
-    Returns
-    -------
-    numpy.ndarray, float32, shape (N, ...)
-
-    Raises
-    ------
-    ValueError
-        If `x` is not floating point, not a non-empty batch, of the wrong sample shape, or holds NaN or inf.
-    """
-    arr = np.asarray(x)
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f"{name}: expected floating-point values, got dtype {arr.dtype} (cast with .astype('float32'))")
-    if arr.ndim < 2 or len(arr) == 0:
-        raise ValueError(f"{name}: expected a non-empty batch (N, ...), got shape {arr.shape}")
-    if feature_shape is not None and tuple(arr.shape[1:]) != tuple(feature_shape):
-        raise ValueError(f"{name}: expected samples of shape {tuple(feature_shape)}, got batch shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or inf values")
-    return arr.astype(np.float32)
-
-
-def check_targets(targets, n: int, n_classes) -> np.ndarray | None:
-    """Class indices `(n,)` from a scalar, `n` indices or one-hot `(n, C)`; None stays None (the predicted class).
-
-    Parameters
-    ----------
-    targets : None, int, array-like of shape (n,) or (n, C)
-        Class indices (a scalar applies to every input; integer-valued floats are accepted) or one-hot rows.
-    n : int
-        The number of inputs the targets belong to.
-    n_classes : int or None
-        The model's number of classes C (indices must lie in [0, C)); None when unknown.
-
-    Returns
-    -------
-    numpy.ndarray of int32, shape (n,), or None
-
-    Raises
-    ------
-    ValueError
-        If the shape does not match `n` (or C), the values are not integers, or an index is out of range.
-    """
-    if targets is None: return None
-    t = np.asarray(targets)
-    if t.ndim == 0: t = np.full(n, t)
-    if t.ndim == 2:
-        if n_classes is not None and t.shape[1] != n_classes:
-            raise ValueError(f"targets: one-hot targets need {n_classes} columns, got shape {t.shape}")
-        t = t.argmax(1)
-    if t.ndim != 1 or len(t) != n:
-        raise ValueError(f"targets: expected None, {n} class indices or a one-hot array ({n}, C), got shape {np.shape(targets)}")
-    if not np.issubdtype(t.dtype, np.integer):
-        if not np.all(t == np.round(t)): raise ValueError(f"targets: expected integer class indices, got {t}")
-        t = t.astype(np.int64)
-    hi = n_classes if n_classes is not None else np.inf
-    if np.any(t < 0) or np.any(t >= hi):
-        raise ValueError(f"targets: class indices must lie in [0, {n_classes}), got {t[(t < 0) | (t >= hi)]}")
-    return t.astype(np.int32)
-
-
-def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    """`value` as an int >= `minimum`, or a ValueError naming `name`.
-
-    Parameters
-    ----------
-    value : int
-        The value to check (bools and floats are refused, numpy integers accepted).
-    name : str
-        The argument's name, used in the error message.
-    minimum : int, default 1
-        The smallest allowed value.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    ValueError
-        If `value` is not an integer >= `minimum`.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_batch_size(batch_size):
-    """`batch_size` checked: None (rows per pass chosen from the model by `auto_batch_size`) or an integer >= 1.
-
-    Parameters
-    ----------
-    batch_size : int or None
-        Rows per forward pass.
-
-    Returns
-    -------
-    int or None
-
-    Raises
-    ------
-    ValueError
-        If `batch_size` is neither None nor an integer >= 1.
-    """
-    return None if batch_size is None else check_positive_int(batch_size, "batch_size")
-
-
-def check_positive(value, name: str) -> float:
-    """`value` as a positive finite float, or a ValueError naming `name`.
-
-    Parameters
-    ----------
-    value : int or float
-        The value to check (> 0 and finite; bools are refused).
-    name : str
-        The argument's name, used in the error message.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        If `value` is not a positive finite number.
-    """
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {value!r}")
-    return float(value)
-
-
-def check_choice(value, name: str, allowed):
-    """`value` if it is one of `allowed` (a registry's names), or a ValueError naming `name` and listing them.
-
-    Parameters
-    ----------
-    value : str or int
-        The choice to check.
-    name : str
-        The argument's name, used in the error message.
-    allowed : iterable
-        The accepted values (e.g. the keys of a registry of rules, baselines or outputs).
-
-    Returns
-    -------
-    str or int
-        `value`, unchanged.
-
-    Raises
-    ------
-    ValueError
-        If `value` is not in `allowed`.
-    """
-    allowed = list(allowed)
-    if not isinstance(value, (str, int, np.integer)) or value not in allowed:
-        raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
-    return value
-
 # %% ../nbs/90_core.ipynb #ba65e60a
 CHUNK_BYTES = 16 * 2 ** 20  # layer outputs per pass on a CPU: the measured optimum (table above)
 MIN_CHUNK_ROWS = 16
@@ -290,11 +119,67 @@ def auto_batch_size(model: keras.Model):
     if floats is None or tf.config.list_logical_devices("GPU"): return None
     return max(MIN_CHUNK_ROWS, CHUNK_BYTES // (4 * floats))
 
-# %% ../nbs/90_core.ipynb #15c6dc2a
+# %% ../nbs/90_core.ipynb #7cf9b4e1
 def _is_softmax(activation) -> bool:
     return getattr(activation, "__name__", None) == "softmax"
 
 
+def _classifier_head(layers):
+    "The last `Dense` of `layers`; without one, the last 1x1 convolution (MobileNet v1/v3 heads); None if neither."
+    dense = [l for l in layers if isinstance(l, keras.layers.Dense)]
+    conv = [l for l in layers if isinstance(l, keras.layers.Conv2D) and tuple(l.kernel_size) == (1, 1)]
+    return dense[-1] if dense else conv[-1] if conv else None
+
+
+def _final_softmax(layers, head):
+    """`(softmax_layer, softmax_head)`: the final `Softmax` or `Activation("softmax")` layer, whose input is the
+    logit vector (None if the model does not end in one), and whether `head` is a softmax `Dense` ending the model."""
+    last = layers[-1] if layers else None
+    softmax_layer = last if isinstance(last, keras.layers.Softmax) or (
+        isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)) else None
+    softmax_head = last is head and isinstance(head, keras.layers.Dense) and _is_softmax(head.activation)
+    return softmax_layer, softmax_head
+
+
+def _known_input_shape(model):
+    "The model's declared input shape without the batch axis, or None when unknown (unbuilt, subclassed, variable)."
+    try: shape = model.inputs[0].shape[1:]
+    except (AttributeError, IndexError, TypeError, ValueError): return None
+    return tuple(shape) if all(d is not None for d in shape) else None
+
+# %% ../nbs/90_core.ipynb #d4a01e0e
+def _resolve_rep_layer(rep_layer, layers, head):
+    "Where the representation comes from: `(kind, layer or callable)`, kind one of input, output, callable, missing."
+    if rep_layer is None:  # no head: fine for scoring; `require_representation` says so when one is needed
+        return ("input", head) if head is not None else ("missing", None)
+    if callable(rep_layer) and not isinstance(rep_layer, str):
+        return ("callable", rep_layer)
+    if isinstance(rep_layer, str):
+        named = [l for l in layers if l.name == rep_layer]
+        if not named:
+            raise ValueError(f"rep_layer: no layer named {rep_layer!r}; the model's layers are "
+                             f"{[l.name for l in layers]}")
+        return ("output", named[0])
+    raise ValueError(f"rep_layer: expected None, a layer name or a callable, got {type(rep_layer).__name__}")
+
+
+def _check_adapter_args(model, output, preprocess):
+    "A Keras model, a known `output` and a callable (or no) `preprocess`, before anything is read from the model."
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
+    check_choice(output, "output", ("logit", "probability"))
+    if preprocess is not None and not callable(preprocess):
+        raise ValueError(f"preprocess: expected a callable or None, got {type(preprocess).__name__}")
+
+
+def _check_keeps_batch(preprocess, input_shape):
+    "A preprocess must map a batch to a batch of the same size (checked on two zero inputs; skipped if the shape is unknown)."
+    if input_shape is None: return
+    n = tf.shape(preprocess(tf.zeros((2, *input_shape))))[0]
+    if int(n) != 2:
+        raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
+
+# %% ../nbs/90_core.ipynb #26d130a3
 class ModelAdapter:
     """The scorer of a Keras 3 classifier: target scores, representation, chunked and compiled calls.
 
@@ -322,50 +207,16 @@ class ModelAdapter:
         batch size, or `rep_layer` names no layer of the model.
     """
     def __init__(self, model: keras.Model, rep_layer=None, output: str = "logit", preprocess=None):
-        if not isinstance(model, keras.Model):
-            raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
-        check_choice(output, "output", ("logit", "probability"))
-        if preprocess is not None and not callable(preprocess):
-            raise ValueError(f"preprocess: expected a callable or None, got {type(preprocess).__name__}")
+        _check_adapter_args(model, output, preprocess)
         self.model, self.output, self.preprocess, self.rep_layer = model, output, preprocess, rep_layer
         layers = model_layers(model)
-        dense = [l for l in layers if isinstance(l, keras.layers.Dense)]
-        # no Dense: the classifier is the last 1x1 convolution (MobileNet v1/v3 heads)
-        conv = [l for l in layers if isinstance(l, keras.layers.Conv2D) and tuple(l.kernel_size) == (1, 1)]
-        self.head = dense[-1] if dense else conv[-1] if conv else None
-        last = layers[-1] if layers else None
-        # the layer whose input is the logit vector, when the model ends in a softmax
-        self.softmax_layer = None
-        if isinstance(last, keras.layers.Softmax) or (
-                isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)):
-            self.softmax_layer = last
-        self.softmax_head = (last is self.head and isinstance(self.head, keras.layers.Dense)
-                             and _is_softmax(self.head.activation))
-        self._rep_from = self._resolve_rep_layer(rep_layer, layers)
-        self.input_shape = self._known_input_shape(model)
-        if preprocess is not None: self._check_preprocess()
+        self.head = _classifier_head(layers)
+        self.softmax_layer, self.softmax_head = _final_softmax(layers, self.head)
+        self._rep_from = _resolve_rep_layer(rep_layer, layers, self.head)
+        self.input_shape = _known_input_shape(model)
+        if preprocess is not None: _check_keeps_batch(preprocess, self.input_shape)
         self.n_classes = self._known_n_classes(model)
         self.rows_per_pass = auto_batch_size(model)  # what explainers use for batch_size=None
-
-    def _check_preprocess(self):
-        "A preprocess must map a batch to a batch of the same size (checked on two zero inputs)."
-        if self.input_shape is None: return
-        n = tf.shape(self.preprocess(tf.zeros((2, *self.input_shape))))[0]
-        if int(n) != 2:
-            raise ValueError(f"preprocess: must keep the batch size, but it maps 2 inputs to {int(n)}")
-
-    def _resolve_rep_layer(self, rep_layer, layers):
-        if rep_layer is None:  # no head: fine for scoring; `require_representation` says so when one is needed
-            return ("input", self.head) if self.head is not None else ("missing", None)
-        if callable(rep_layer) and not isinstance(rep_layer, str):
-            return ("callable", rep_layer)
-        if isinstance(rep_layer, str):
-            named = [l for l in layers if l.name == rep_layer]
-            if not named:
-                raise ValueError(f"rep_layer: no layer named {rep_layer!r}; the model's layers are "
-                                 f"{[l.name for l in layers]}")
-            return ("output", named[0])
-        raise ValueError(f"rep_layer: expected None, a layer name or a callable, got {type(rep_layer).__name__}")
 
     def require_representation(self):
         "Raise a ValueError unless a representation is defined (IG², GradCFE and the region method need one)."
@@ -373,12 +224,6 @@ class ModelAdapter:
             raise ValueError("rep_layer=None uses the input of the last Dense layer (or 1x1 convolution), but "
                              "the model has none: pass rep_layer='<layer name>' or a callable")
         return self
-
-    @staticmethod
-    def _known_input_shape(model):
-        try: shape = model.inputs[0].shape[1:]
-        except (AttributeError, IndexError, TypeError, ValueError): return None
-        return tuple(shape) if all(d is not None for d in shape) else None
 
     def _known_n_classes(self, model):
         try: n = model.outputs[0].shape[-1]
@@ -435,7 +280,7 @@ class ModelAdapter:
         outs = [fn(tf.constant(x[s])) for s in row_chunks(len(x), batch_size)]
         return (np.concatenate([o[0].numpy() for o in outs]), np.concatenate([o[1].numpy() for o in outs]))
 
-
+# %% ../nbs/90_core.ipynb #80dc89ac
 def score_and_gradient(logits, points, targets):
     """Target scores `(m,)` of `logits(points)` and their gradients `(m, ...)` at `points`, one batched pass.
 

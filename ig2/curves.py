@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 import numpy as np
 from scipy.integrate import trapezoid
-from .core import check_positive_int
+from .checks import check_choice, check_positive_int
 from .metrics import prepare, feature_map, _per_feature, check_baseline, make_baseline, _check_output
 
 # %% auto #0
@@ -82,7 +82,7 @@ def causal_curve(model, inputs, targets, attributions, mode: str, steps: int = 3
         Bad `mode`, `steps`, `baseline` or `output` (before any model call), or inputs, targets or
         attributions that do not fit (see `ig2.metrics.prepare`).
     """
-    if mode not in ("insertion", "deletion"): raise ValueError(f"mode: expected 'insertion' or 'deletion', got {mode!r}")
+    check_choice(mode, "mode", ("insertion", "deletion"))
     steps = _check_steps(steps); _check_output(output); check_baseline(baseline, np.shape(inputs))
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     base = make_baseline(x, baseline)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np
 import cv2
-from .core import check_positive_int
+from .checks import check_choice, check_positive_int
 
 # %% auto #0
 __all__ = ['DIVISIONS', 'check_partition', 'labels_to_masks', 'to_uint8', 'slico_regions', 'seeds_regions', 'grid_cells',
@@ -369,8 +369,7 @@ def check_division(method: str) -> str:
     ValueError
         If `method` is not in `DIVISIONS` (the message lists them).
     """
-    if method not in DIVISIONS: raise ValueError(f"division: expected one of {list(DIVISIONS)}, got {method!r}")
-    return method
+    return check_choice(method, "division", DIVISIONS)
 
 
 def divide(image, method: str = "slico", saliency=None, **kw) -> list:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import keras
 import tensorflow as tf
+from .checks import check_positive_int
 from .data import load_scenes, scenes_cnn, fit_deterministic, deterministic, shipped_model
 
 # %% auto #0
@@ -100,8 +101,7 @@ def masked_training_set(x, y, copies: int = 2, seed: int = 0, **kw):
     ValueError
         If `copies` is not an integer >= 0 (or `region_dropout` refuses its arguments).
     """
-    if isinstance(copies, bool) or not isinstance(copies, (int, np.integer)) or copies < 0:
-        raise ValueError(f"copies: expected an integer >= 0, got {copies!r}")
+    copies = check_positive_int(copies, "copies", minimum=0)
     xs = [np.asarray(x, np.float32)] + [region_dropout(x, seed + c, **kw)[0] for c in range(copies)]
     return np.concatenate(xs), np.tile(np.asarray(y), copies + 1)
 
@@ -236,7 +236,7 @@ def noise_outliers(n: int, size: int = 64, seed: int = 0) -> np.ndarray:
         If `n` is not an integer >= 1.
     """
     import cv2
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+    n = check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
     z = rng.random((n, size, size, 3)).astype(np.float32)
     for i in range(n // 2, n):  # data generation: one small OpenCV blur per image

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np
 import keras
-from .core import check_positive_int
+from .checks import check_choice, check_positive, check_positive_int
 from .metrics import prepare, check_baseline, make_baseline, _check_output
 
 # %% auto #0
@@ -123,7 +123,7 @@ def mu_fidelity(model, inputs, targets, attributions, grid_size: int = 9, subset
     """
     grid_size = check_positive_int(grid_size, "grid_size"); n_samples = check_positive_int(n_samples, "n_samples", 2)
     if not 0 < subset_percent < 1: raise ValueError(f"subset_percent: expected a fraction in (0, 1), got {subset_percent!r}")
-    if corr not in ("pearson", "spearman"): raise ValueError(f"corr: expected 'pearson' or 'spearman', got {corr!r}")
+    check_choice(corr, "corr", ("pearson", "spearman"))
     _check_output(output); check_baseline(baseline, np.shape(inputs)); _check_flag(multiply_by_inputs, "multiply_by_inputs")
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
     base = make_baseline(x, baseline)
@@ -191,10 +191,9 @@ def infidelity(model, inputs, targets, attributions, perturbation: str = "subset
         Bad `perturbation`, `sigma`, `n_samples`, `subset_percent`, `output`, `baseline` or `multiply_by_inputs`
         (before any model call), or inputs, targets or attributions that do not fit.
     """
-    if perturbation not in ("gaussian", "subset"):
-        raise ValueError(f"perturbation: expected 'subset' or 'gaussian', got {perturbation!r}")
+    check_choice(perturbation, "perturbation", ("subset", "gaussian"))
     n_samples = check_positive_int(n_samples, "n_samples"); _check_output(output)
-    if not sigma > 0: raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
+    sigma = check_positive(sigma, "sigma")
     if not 0 < subset_percent < 1: raise ValueError(f"subset_percent: expected a fraction in (0, 1), got {subset_percent!r}")
     check_baseline(baseline, np.shape(inputs)); _check_flag(multiply_by_inputs, "multiply_by_inputs")
     scorer, x, t, a = prepare(model, inputs, targets, attributions, batch_size)
@@ -269,7 +268,7 @@ def max_sensitivity(explain, model, inputs, targets, radius: float = 0.02, n_sam
     """
     if not callable(explain): raise ValueError(f"explain: expected a callable (inputs, targets) -> attributions, got {type(explain).__name__}")
     n_samples = check_positive_int(n_samples, "n_samples")
-    if not radius > 0: raise ValueError(f"radius: expected a positive number, got {radius!r}")
+    radius = check_positive(radius, "radius")
     scorer, x, t = prepare(model, inputs, targets, None, batch_size)
     a = _seeded_explain(explain, x, t, seed) if attributions is None else np.asarray(attributions, np.float32)
     if a.shape != x.shape: raise ValueError(f"attributions: expected the shape of the inputs {x.shape}, got {a.shape}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 import numpy as np
 from scipy.integrate import trapezoid
-from .core import check_positive_int
+from .checks import check_choice, check_positive_int
 from .metrics import prepare, _softmax
 
 # %% auto #0
@@ -206,7 +206,7 @@ def pic(model, inputs, targets, attributions, kind: str = "sic", thresholds=PIC_
         Bad `kind`, `thresholds`, `num_data_points` or `keep_masks`; inputs that are not images `(N, H, W, C)`;
         inputs, targets or attributions that do not fit (see `ig2.metrics.prepare`).
     """
-    if kind not in ("sic", "aic"): raise ValueError(f"kind: expected 'sic' or 'aic', got {kind!r}")
+    check_choice(kind, "kind", ("sic", "aic"))
     thr = np.asarray(thresholds, float)
     if thr.ndim != 1 or len(thr) < 1 or np.any(np.diff(thr) <= 0) or thr[0] <= 0 or thr[-1] >= 1:
         raise ValueError(f"thresholds: expected increasing fractions in (0, 1), got {thresholds!r}")

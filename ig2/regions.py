@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 import cv2
-from .core import Explainer, check_inputs, check_positive_int, compiled_cache
+from .checks import check_inputs, check_positive, check_positive_int
+from .core import Explainer, compiled_cache
 from .division import check_partition, check_division, divide
 from . import baselines as B
 
@@ -338,8 +339,8 @@ def blurred_canvas(sigma: float = 5.0):
     ValueError
         If `sigma` is not a positive number.
     """
-    if not np.isscalar(sigma) or not sigma > 0: raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
-    return lambda x: B.blur(np.asarray(x, np.float32)[None], float(sigma), mode="nearest")[0]
+    sigma = check_positive(sigma, "sigma")
+    return lambda x: B.blur(np.asarray(x, np.float32)[None], sigma, mode="nearest")[0]
 
 
 def _canvas(baseline, x) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple, Callable
 import itertools, math
 import numpy as np
+from .checks import check_choice, check_positive_int
 
 # %% auto #0
 __all__ = ['KINDS', 'TASKS', 'MAX_ROWS', 'ROAR_FRACTIONS', 'linear_signal', 'nonlinear_additive_signal',
@@ -17,17 +18,6 @@ __all__ = ['KINDS', 'TASKS', 'MAX_ROWS', 'ROAR_FRACTIONS', 'linear_signal', 'non
 # %% ../nbs/21_xaibench.ipynb #d7dda03b
 KINDS = ("linear", "nonlinear_additive", "piecewise_constant")
 TASKS = ("regression", "binary")
-
-
-def _check_choice(value, choices, name):
-    if value not in choices: raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
-    return value
-
-
-def _check_pos_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_batch(X, dim=None, name="X"):
@@ -177,8 +167,8 @@ class GaussianBenchmark:
         `mean` do not have `dim` values.
     """
     def __init__(self, kind="linear", dim=5, rho=0.5, weights=None, task="regression", noise=0.01, seed=0, mean=None):
-        self.kind, self.task = _check_choice(kind, KINDS, "kind"), _check_choice(task, TASKS, "task")
-        self.dim = _check_pos_int(dim, "dim", 2)
+        self.kind, self.task = check_choice(kind, "kind", KINDS), check_choice(task, "task", TASKS)
+        self.dim = check_positive_int(dim, "dim", 2)
         if not -1 / (dim - 1) < rho < 1: raise ValueError(f"rho: expected -1/(dim-1) < rho < 1 (a valid covariance), got {rho!r}")
         if not noise >= 0: raise ValueError(f"noise: expected a standard deviation >= 0, got {noise!r}")
         self.rho, self.noise, self.seed = float(rho), float(noise), seed
@@ -250,7 +240,7 @@ class GaussianBenchmark:
             `X` `(n, dim)` float64 and `y` `(n,)` (see `labels`).
         """
         rng = self._rng(seed)
-        X = self.mean + rng.standard_normal((_check_pos_int(n, "n"), self.dim)) @ np.linalg.cholesky(self.cov).T
+        X = self.mean + rng.standard_normal((check_positive_int(n, "n"), self.dim)) @ np.linalg.cholesky(self.cov).T
         return X, self.labels(X, seed=rng)
 
     def _x_mask(self, x, mask):
@@ -307,7 +297,7 @@ class GaussianBenchmark:
             `(n, dim)` for a single `x` and `mask`, else `(N, n, dim)`.
         """
         x, m, single = self._x_mask(x, mask)
-        z = self._rng(seed).standard_normal((len(x), _check_pos_int(n, "n"), self.dim))
+        z = self._rng(seed).standard_normal((len(x), check_positive_int(n, "n"), self.dim))
         if centre: z -= z.mean(axis=1, keepdims=True)
         out = gaussian_conditional(self.mean, self.cov, x, m, z)
         return out[0] if single else out
@@ -372,7 +362,7 @@ def faithfulness(predict, data, X, attributions, n_sample=100, seed=0):
     """
     X = _check_batch(X, data.dim)
     a = _check_attributions(attributions, X)
-    n, (N, D) = _check_pos_int(n_sample, "n_sample"), X.shape
+    n, (N, D) = check_positive_int(n_sample, "n_sample"), X.shape
     masks = np.broadcast_to(~np.eye(D, dtype=bool), (N, D, D)).reshape(N * D, D)   # row j: all but feature j
     z = np.repeat(_common_z(data, N, n, seed), D, axis=0)
     draws = gaussian_conditional(data.mean, data.cov, np.repeat(X, D, axis=0), masks, z)
@@ -414,7 +404,7 @@ def monotonicity(predict, data, X, attributions, n_sample=100, base=None, seed=0
     """
     X = _check_batch(X, data.dim)
     a = _check_attributions(attributions, X)
-    n, (N, D) = _check_pos_int(n_sample, "n_sample"), X.shape
+    n, (N, D) = check_positive_int(n_sample, "n_sample"), X.shape
     order = np.argsort(np.abs(a), axis=1, kind="stable")
     steps = np.zeros((N, D - 1, D), bool)                     # steps k = 1..D-1 (k = D is x itself)
     rank = np.argsort(order, axis=1)                          # rank[i, j]: position of feature j in the order
@@ -455,7 +445,7 @@ def infidelity(predict, X, attributions, n_reps=1000, seed=0):
     """
     X = _check_batch(X)
     a = _check_attributions(attributions, X)
-    n, (N, D) = _check_pos_int(n_reps, "n_reps"), X.shape
+    n, (N, D) = check_positive_int(n_reps, "n_reps"), X.shape
     z = np.random.default_rng(seed).standard_normal((N, n, D))
     perturbed = np.clip(-0.2 * z, 0.0, 1.0)
     out = _predict(predict, np.concatenate([X, perturbed.reshape(-1, D)]))
@@ -505,7 +495,7 @@ def shapley_values(predict, data, X, n_sample=1000, seed=0, return_base=False):
         If `X` is not a finite `(N, dim)` batch, `n_sample` < 1, or `predict` gives not one value per row.
     """
     X = _check_batch(X, data.dim)
-    n, (N, D) = _check_pos_int(n_sample, "n_sample"), X.shape
+    n, (N, D) = check_positive_int(n_sample, "n_sample"), X.shape
     coalitions, W = _shapley_matrix(D)
     C, step = len(coalitions), max(1, MAX_ROWS // (len(coalitions) * n))   # explicands per predict call
     values = np.empty((N, C))
@@ -687,7 +677,7 @@ def kernel_shap(predict, data, X, n_background=100, seed=0, nsamples="auto"):
     try: import shap
     except ImportError as e: raise ImportError("kernel_shap needs the shap package: pip install shap") from e
     X = _check_batch(X, data.dim)
-    background, _ = data.sample(_check_pos_int(n_background, "n_background"), seed=seed)
+    background, _ = data.sample(check_positive_int(n_background, "n_background"), seed=seed)
     explainer = shap.KernelExplainer(lambda A: _predict(predict, np.asarray(A, float)), background)
     return np.asarray(explainer.shap_values(X, nsamples=nsamples, silent=True), float).reshape(X.shape)
 
@@ -709,8 +699,8 @@ def mlp(dim, task="binary", hidden=(64, 64)):
     keras.Sequential
     """
     import keras
-    _check_choice(task, TASKS, "task")
-    layers = [keras.Input((_check_pos_int(dim, "dim"),))] + [keras.layers.Dense(h, activation="relu") for h in hidden]
+    check_choice(task, "task", TASKS)
+    layers = [keras.Input((check_positive_int(dim, "dim"),))] + [keras.layers.Dense(h, activation="relu") for h in hidden]
     return keras.Sequential(layers + [keras.layers.Dense(2 if task == "binary" else 1)])
 
 # %% ../nbs/21_xaibench.ipynb #01a1929f
@@ -756,10 +746,10 @@ def train_mlp(data, n_train=1000, epochs=30, batch_size=32, seed=0, X=None, y=No
     ValueError
         If `X` is malformed or `y` does not have one label per row.
     """
-    if X is None: X, y = data.sample(_check_pos_int(n_train, "n_train"), seed=seed)
+    if X is None: X, y = data.sample(check_positive_int(n_train, "n_train"), seed=seed)
     X = _check_batch(X, data.dim)
     if y is None or len(np.ravel(y)) != len(X): raise ValueError(f"y: expected {len(X)} labels like X")
-    return _fit_mlp(data.dim, data.task, X, np.ravel(y), _check_pos_int(epochs, "epochs"), batch_size, seed)
+    return _fit_mlp(data.dim, data.task, X, np.ravel(y), check_positive_int(epochs, "epochs"), batch_size, seed)
 
 # %% ../nbs/21_xaibench.ipynb #498f27b4
 def predict_fn(model, task="binary", batch_size=65536):
@@ -780,7 +770,7 @@ def predict_fn(model, task="binary", batch_size=65536):
         `predict(X)`: `(N, D)` array-like to `(N,)` float64.
     """
     import tensorflow as tf
-    _check_choice(task, TASKS, "task")
+    check_choice(task, "task", TASKS)
     def predict(X):
         X = np.asarray(X, np.float32)
         out = [model(X[i:i + batch_size], training=False) for i in range(0, len(X), batch_size)]
@@ -810,7 +800,7 @@ class KerasMLP:
     """
     def __init__(self, dim, task="binary", epochs=30, batch_size=32, seed=0, hidden=(64, 64)):
         self.dim, self.task, self.epochs, self.batch_size, self.seed, self.hidden = dim, task, epochs, batch_size, seed, hidden
-        _check_choice(task, TASKS, "task")
+        check_choice(task, "task", TASKS)
 
     def fit(self, X, y):
         """Train a fresh `mlp` on `X` `(N, dim)` and labels `y` `(N,)`; returns self.

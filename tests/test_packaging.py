@@ -26,6 +26,14 @@ def test_import_loads_no_heavy_package():
     assert r.stdout.strip() == "[]"
 
 
+def test_light_modules_load_no_tensorflow():
+    "The shared argument checks stay NumPy only, so XAI-Bench (and its checks) run without TensorFlow."
+    r = python("import sys, ig2.checks, ig2.xaibench; "
+               f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
 def test_names_load_on_first_use_and_keep_their_meaning():
     "`ig2.IG2` imports ig2.ig2 (and TensorFlow) when first asked for; every name and submodule resolves."
     code = ("import ig2, importlib, sys\n"
