@@ -11,7 +11,7 @@ import matplotlib
 from matplotlib.figure import Figure as _MplFigure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
-from .core import check_choice, check_positive_int
+from .checks import check_choice, check_positive_int
 
 # %% auto #0
 __all__ = ['SIGNED_CMAP', 'ABSOLUTE_CMAP', 'SAMPLE_KINDS', 'SCORE_COLOR', 'DISTANCE_COLOR', 'Figure', 'png_bytes', 'new_axes',

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import ipywidgets as widgets
 import matplotlib.image as mimage
-from .core import check_choice, check_positive_int
+from .checks import check_choice, check_positive_int
 from .viz import (Figure, SIGNED_CMAP, SCORE_COLOR, DISTANCE_COLOR, check_percentile, check_reference,
                      per_reference, sample_kind, frames_limit, image_frames, thin)
 
