@@ -102,10 +102,10 @@ def deterministic(seed: int):
 
 
 def fit_deterministic(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32, learning_rate: float = 1e-3,
-                      validation_data=None):
-    """Build and train a logits classifier under `deterministic(seed)`.
+                      validation_data=None, loss=None, metrics=("accuracy",), callbacks=()):
+    """Build and train a model under `deterministic(seed)`: the one training helper of every shipped model.
 
-    Adam with `learning_rate`, sparse categorical cross-entropy on logits, accuracy logged.
+    Adam with `learning_rate`; by default sparse categorical cross-entropy on logits, accuracy logged.
 
     Parameters
     ----------
@@ -125,6 +125,12 @@ def fit_deterministic(build, x, y, epochs: int, seed: int = 0, batch_size: int =
         Adam's learning rate.
     validation_data : (ndarray, ndarray) or None
         `(x_val, y_val)` evaluated after each epoch (in the history as `val_loss`, `val_accuracy`); None: none.
+    loss : keras loss, callable or None
+        The training loss; None: sparse categorical cross-entropy on logits (a classifier).
+    metrics : sequence of str
+        Metrics logged in the history.
+    callbacks : sequence of keras.callbacks.Callback
+        Called during `fit` (e.g. a loss weight annealed per epoch).
 
     Returns
     -------
@@ -133,9 +139,10 @@ def fit_deterministic(build, x, y, epochs: int, seed: int = 0, batch_size: int =
     """
     with deterministic(seed):
         model = build()
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=0)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if loss is None else loss
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=list(metrics))
+        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                         callbacks=list(callbacks), verbose=0)
     # rebuilt from its config: same layers and names, never compiled, so no optimizer state is saved with it
     # (keras.models.clone_model would compile the copy too)
     bare = model.__class__.from_config(model.get_config())
@@ -168,7 +175,7 @@ def carve_validation(x, y, fraction: float = 0.1, seed: int = 1):
         If `fraction` is not in [0, 1).
     """
     if fraction == 0: return (x, y), None
-    if not 0 < fraction < 1: raise ValueError(f"`validation` must be a fraction in [0, 1), got {fraction!r}")
+    if not 0 < fraction < 1: raise ValueError(f"validation: expected a fraction in [0, 1), got {fraction!r}")
     from sklearn.model_selection import train_test_split
     x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
     return (x_fit, y_fit), (x_val, y_val)

@@ -248,7 +248,7 @@ def noise_outliers(n: int, size: int = 64, seed: int = 0) -> np.ndarray:
 # %% ../nbs/31_evidential.ipynb #f4ca4b51
 def fit_evidential(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32, learning_rate: float = 1e-3,
                    annealing: int = 5):
-    """Train `build()` with `edl_loss` deterministically, the KL weight annealed as `min(1, epoch / annealing)`.
+    """Train `build()` with `edl_loss` by `ig2.data.fit_deterministic`, the KL weight annealed as `min(1, epoch / annealing)`.
 
     Parameters
     ----------
@@ -277,14 +277,9 @@ def fit_evidential(build, x, y, epochs: int, seed: int = 0, batch_size: int = 32
     kl_weight = tf.Variable(0.0, trainable=False, dtype=tf.float32)
     anneal = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: kl_weight.assign(min(1.0, epoch / max(annealing, 1))))
-    with deterministic(seed):
-        model = build()
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=lambda yt, z: edl_loss(yt, z, kl_weight), metrics=["sparse_categorical_accuracy"])
-        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, callbacks=[anneal], verbose=0)
-    bare = model.__class__.from_config(model.get_config())  # uncompiled copy, as fit_deterministic returns
-    bare.set_weights(model.get_weights())
-    return bare, hist.history
+    return fit_deterministic(build, x, y, epochs, seed=seed, batch_size=batch_size, learning_rate=learning_rate,
+                             loss=lambda yt, z: edl_loss(yt, z, kl_weight), metrics=("sparse_categorical_accuracy",),
+                             callbacks=(anneal,))
 
 
 EDL_EPOCHS = 10

@@ -705,14 +705,14 @@ def mlp(dim, task="binary", hidden=(64, 64)):
 
 # %% ../nbs/21_xaibench.ipynb #01a1929f
 def _fit_mlp(dim, task, X, y, epochs, batch_size, seed, hidden=(64, 64), learning_rate=3e-3):
-    import keras, tensorflow as tf
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    model = mlp(dim, task, hidden)
-    loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if task == "binary" else keras.losses.MeanSquaredError())
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
-    model.fit(np.asarray(X, np.float32), np.asarray(y, np.int32 if task == "binary" else np.float32),
-              epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    import keras
+    from ig2.data import fit_deterministic  # TensorFlow only when a model is trained: the benchmark itself is NumPy
+    binary = task == "binary"
+    model, _ = fit_deterministic(lambda: mlp(dim, task, hidden), np.asarray(X, np.float32),
+                                 np.asarray(y, np.int32 if binary else np.float32), epochs, seed=seed,
+                                 batch_size=batch_size, learning_rate=learning_rate,
+                                 loss=None if binary else keras.losses.MeanSquaredError(),
+                                 metrics=("accuracy",) if binary else ())
     return model
 
 
