@@ -96,7 +96,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/ig2', 'doc_host': '', 'git
                             'ig2.curves.insertion': ('curves.html#insertion', 'ig2/curves.py')},
             'ig2.data': { 'ig2.data._background': ('data.html#_background', 'ig2/data.py'),
                           'ig2.data._box': ('data.html#_box', 'ig2/data.py'),
-                          'ig2.data._check_count': ('data.html#_check_count', 'ig2/data.py'),
                           'ig2.data._cutout': ('data.html#_cutout', 'ig2/data.py'),
                           'ig2.data._ellipse': ('data.html#_ellipse', 'ig2/data.py'),
                           'ig2.data._float_rgb': ('data.html#_float_rgb', 'ig2/data.py'),

