@@ -120,11 +120,11 @@ def ig2_figures(model, x_tr, y_tr, x, target, steps, repeats):
         return g
     g0, rep_r = tf.constant(np.repeat(x, len(refs), 0)), features(refs)
     fns = [lambda: ig2.explain(x, [target], references=refs),
-           lambda: naive_ig2(model, features, x[0], refs, target, steps, eta),
+           lambda: naive_ig2(model, features, x[0], refs, target, steps, eta).mean(0),
            lambda: ig.explain(x, [target], baseline=refs[None]),
            lambda: floor(g0, rep_r, target).numpy()]
     secs = timed_together(fns, repeats)
-    diff = rel_l2(ig2.explain(x, [target], references=refs)[0], naive_ig2(model, features, x[0], refs, target, steps, eta))
+    diff = rel_l2(ig2.explain(x, [target], references=refs)[0], naive_ig2(model, features, x[0], refs, target, steps, eta).mean(0))
     return secs, diff
 
 

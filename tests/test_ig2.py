@@ -6,6 +6,7 @@ import keras
 
 from ig2 import IG2, GradCFE, OtherClassReferences, RelevantReferences, ModelAdapter
 from ig2.data import load_mnist, load_mnist_cnn
+from ig2.speed import naive_ig2
 
 
 def rel_l2(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
@@ -81,22 +82,9 @@ def test_reference_equal_to_explicand_gives_no_nan(digits):
 
 
 def eager_ig2(model, x, refs, target, steps, eta, lo, hi):
-    "Straightforward reference: one reference at a time, a Python loop over steps, then the mean."
+    "The project's slow reference (`ig2.speed.naive_ig2`) one reference at a time, the float order of batch_size=1."
     features = keras.Model(model.inputs[0], model.get_layer("features").output)
-    out = []
-    for r in refs:
-        rep_r, g, attr = features(r[None]), tf.constant(x[None]), np.zeros_like(x[None])
-        for _ in range(steps):
-            with tf.GradientTape(persistent=True) as tape:
-                tape.watch(g)
-                score = model(g)[:, target]
-                dist = tf.reduce_sum(tf.square(features(g) - rep_r))
-            grad_s, grad_d = tape.gradient(score, g), tape.gradient(dist, g)
-            g_next = tf.clip_by_value(g - eta * grad_d / max(float(tf.norm(grad_d)), 1e-12), lo, hi)
-            attr += ((g - g_next) * grad_s).numpy()
-            g = g_next
-        out.append(attr[0])
-    return np.mean(out, 0)
+    return np.mean([naive_ig2(model, features, x, r[None], target, steps, eta, clip=(lo, hi))[0] for r in refs], 0)
 
 
 def test_agrees_with_eager_reference(digits):

@@ -10,6 +10,7 @@ from ig2.questions import load_questions, load_question_cnn, other_class_sentenc
 from ig2.ig2 import IG2
 from ig2.ig import IntegratedGradients
 from ig2.gradients import VanillaGradient
+from ig2.speed import naive_ig2
 
 
 @pytest.fixture(scope="module")
@@ -119,24 +120,10 @@ def test_padding_gets_exactly_zero(q, adapter):
 
 
 def eager_ig2(cnn, x, refs, target, steps, eta, lo, hi):
-    "IG² per reference with a Python loop of tf.GradientTape on the model after its embedding layer."
-    tail = keras.Model(cnn.get_layer("embedding").output, [cnn.get_layer("features").output, cnn.output])
-    out = []
-    for ref in refs:
-        ref_rep = tail(ref[None])[0]
-        g, attr = tf.constant(x[None]), tf.zeros((1, *x.shape))
-        for _ in range(steps):
-            with tf.GradientTape(persistent=True) as tape:
-                tape.watch(g)
-                feats, logits = tail(g)
-                s = logits[:, target]
-                d2 = tf.reduce_sum(tf.square(feats - ref_rep), axis=1)
-            gs, gd = tape.gradient(s, g), tape.gradient(d2, g)
-            g_next = tf.clip_by_value(g - eta * gd / tf.maximum(tf.norm(gd), 1e-12), lo, hi)
-            attr += (g - g_next) * gs
-            g = g_next
-        out.append(attr[0].numpy())
-    return np.stack(out)
+    "The project's slow reference (`ig2.speed.naive_ig2`) per reference, on the model after its embedding layer."
+    emb = cnn.get_layer("embedding").output
+    logits, features = keras.Model(emb, cnn.output), keras.Model(emb, cnn.get_layer("features").output)
+    return np.stack([naive_ig2(logits, features, x, r[None], target, steps, eta, clip=(lo, hi))[0] for r in refs])
 
 
 def eager_ig(cnn, x, baseline, target, steps):
