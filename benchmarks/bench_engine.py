@@ -20,8 +20,9 @@ and to `--out` (default benchmarks/results/speed.md, which the README includes; 
    the measurement behind `ig2.core.auto_batch_size` (the rows per pass of `batch_size=None`).
 7. Peak resident memory of IG² against steps (fresh processes): flat in steps (no stored path).
 
-`--onednn` appends tables 1-5 again from a fresh process with `TF_ENABLE_ONEDNN_OPTS=1` (TensorFlow's oneDNN
-kernels, which its x86 builds switch on by default only on CPUs with AVX-512-class features).
+`--other-kernels` appends tables 1-6 again from a fresh process with TensorFlow's oneDNN CPU kernels switched the
+other way (`TF_ENABLE_ONEDNN_OPTS=0` or `1`; its x86 builds switch them on by default only on CPUs with AVX-512),
+since the best rows per pass (`ig2.core.chunk_bytes`) and the ratios depend on them.
 """
 import argparse, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -177,10 +178,12 @@ def main(argv=None):
     p.add_argument("--chunks", type=int, nargs="*", default=[8, 16, 32, 64, 128, 256, 512, 3200],
                    help="rows per pass for table 6 (none: skip it)")
     p.add_argument("--out", default=str(OUT), help="markdown file for the tables ('' writes none)")
-    p.add_argument("--onednn", action="store_true", help="append tables 1-5 measured with TF_ENABLE_ONEDNN_OPTS=1")
+    p.add_argument("--other-kernels", action="store_true",
+                   help="append tables 1-6 measured with TensorFlow's oneDNN kernels switched the other way")
     a = p.parse_args(argv)
     from ig2.data import load_digits, load_digits_cnn, load_scenes_cnn
     from ig2.speed import peak_rss_mb
+    from ig2.core import onednn_enabled, auto_batch_size
     (x_tr, y_tr), (x_te, y_te) = load_digits()
     model = load_digits_cnn()
     x = x_te[:a.n]
@@ -188,7 +191,8 @@ def main(argv=None):
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
     lines = [f"digits CNN, {a.steps} steps, wall-clock medians of {a.repeats} alternating runs after a warm-up "
              f"(ratios in brackets: from CPU time); {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
-             f"TF_ENABLE_ONEDNN_OPTS={onednn}", "",
+             f"TF_ENABLE_ONEDNN_OPTS={onednn} (oneDNN kernels {'on' if onednn_enabled() else 'off'}; "
+             f"batch_size=None passes {auto_batch_size(model)} rows on the digits CNN)", "",
              "| comparison | ig2 (s) | other (s) | ratio | target | ig2 vs other, rel. L2 |", "|---|---:|---:|---:|---|---:|"]
     out = lambda line="": (print(line, flush=True), lines.append(line))
     for line in lines: print(line, flush=True)
@@ -226,14 +230,15 @@ def main(argv=None):
     if a.memory_steps:
         out(); out("| 7. IG² steps (keep_path=False) | peak RSS (MB) |"); out("|---:|---:|")
         for s in a.memory_steps: out(f"| {s} | {peak_rss_mb(s):.0f} |")
-    if a.onednn:
+    if a.other_kernels:
+        other = "0" if onednn_enabled() else "1"
         with tempfile.TemporaryDirectory() as tmp:
-            args = ["--repeats", str(a.repeats), "--steps", str(a.steps), "--n", str(a.n), "--chunks", "--memory-steps",
-                    "--out", f"{tmp}/onednn.md"]
+            args = ["--repeats", str(a.repeats), "--steps", str(a.steps), "--n", str(a.n), "--memory-steps",
+                    "--out", f"{tmp}/other.md", "--chunks", *map(str, a.chunks)]
             subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.DEVNULL,
-                           env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
-            out(); out("The same with oneDNN:"); out()
-            for line in Path(f"{tmp}/onednn.md").read_text().splitlines(): out(line)
+                           env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": other})
+            out(); out(f"The same with oneDNN kernels {'on' if other == '1' else 'off'}:"); out()
+            for line in Path(f"{tmp}/other.md").read_text().splitlines(): out(line)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text("\n".join(lines) + "\n")

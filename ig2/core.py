@@ -12,8 +12,9 @@ import keras
 from .checks import check_inputs, check_targets, check_positive_int, check_batch_size, check_positive, check_choice
 
 # %% auto #0
-__all__ = ['CHUNK_BYTES', 'MIN_CHUNK_ROWS', 'model_layers', 'capture', 'activation_floats', 'auto_batch_size', 'ModelAdapter',
-           'score_and_gradient', 'row_chunks', 'compiled_cache', 'Explainer']
+__all__ = ['CHUNK_BYTES', 'ONEDNN_CHUNK_BYTES', 'MIN_CHUNK_ROWS', 'model_layers', 'capture', 'onednn_enabled', 'chunk_bytes',
+           'activation_floats', 'auto_batch_size', 'ModelAdapter', 'score_and_gradient', 'row_chunks', 'compiled_cache',
+           'Explainer']
 
 # %% ../nbs/90_core.ipynb #39143d04
 def model_layers(model: keras.Model) -> list:
@@ -72,8 +73,36 @@ def capture(*layers):
             for layer in patched: del layer.call
 
 # %% ../nbs/90_core.ipynb #ba65e60a
-CHUNK_BYTES = 16 * 2 ** 20  # layer outputs per pass on a CPU: the measured optimum (table above)
+CHUNK_BYTES = 16 * 2 ** 20          # layer outputs per pass on a CPU, TensorFlow's own kernels: the optimum above
+ONEDNN_CHUNK_BYTES = 256 * 2 ** 20  # with its oneDNN kernels bigger passes keep gaining (table above)
 MIN_CHUNK_ROWS = 16
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN CPU kernels (on by default on CPUs with AVX-512; `TF_ENABLE_ONEDNN_OPTS`).
+
+    Returns
+    -------
+    bool
+        TensorFlow's own answer where it exposes one, else whether `TF_ENABLE_ONEDNN_OPTS=1` is set.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # where TensorFlow records its decision (TF 2.21)
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        import os
+        return os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
+
+
+def chunk_bytes() -> int:
+    """Layer-output bytes per forward pass that `auto_batch_size` aims at on a CPU.
+
+    Returns
+    -------
+    int
+        `ONEDNN_CHUNK_BYTES` when TensorFlow runs its oneDNN kernels, else `CHUNK_BYTES`.
+    """
+    return ONEDNN_CHUNK_BYTES if onednn_enabled() else CHUNK_BYTES
 
 
 def activation_floats(model: keras.Model):
@@ -102,7 +131,7 @@ def activation_floats(model: keras.Model):
 
 
 def auto_batch_size(model: keras.Model):
-    """Rows per forward pass for `batch_size=None`: cache-sized on a CPU; None (one pass) on a GPU or if unknown.
+    """Rows per forward pass for `batch_size=None`: sized by `chunk_bytes` on a CPU; None (one pass) on a GPU or if unknown.
 
     Parameters
     ----------
@@ -112,12 +141,12 @@ def auto_batch_size(model: keras.Model):
     Returns
     -------
     int or None
-        `max(16, 16 MiB / (4 bytes x activation_floats(model)))` on a CPU; None (all rows in one pass) when a
-        GPU is visible or the layer sizes are unknown.
+        `max(16, chunk_bytes() / (4 bytes x activation_floats(model)))` on a CPU (16 MiB, or 256 MiB with
+        oneDNN); None (all rows in one pass) when a GPU is visible or the layer sizes are unknown.
     """
     floats = activation_floats(model)
     if floats is None or tf.config.list_logical_devices("GPU"): return None
-    return max(MIN_CHUNK_ROWS, CHUNK_BYTES // (4 * floats))
+    return max(MIN_CHUNK_ROWS, chunk_bytes() // (4 * floats))
 
 # %% ../nbs/90_core.ipynb #7cf9b4e1
 def _is_softmax(activation) -> bool:
