@@ -144,7 +144,7 @@ def gaussian(x, sigma: float = 0.15, lo: float = 0.0, hi: float = 1.0, seed: int
     ValueError
         If `sigma` is not a positive finite number, or unless `lo < hi`.
     """
-    _check_positive(sigma, "sigma")
+    check_positive(sigma, "sigma")
     lo, hi = _range(lo, hi)
     x = np.asarray(x, np.float32)
     return np.clip(x + np.random.default_rng(seed).normal(0, sigma, x.shape), lo, hi).astype(np.float32)
@@ -181,7 +181,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-_check_positive = check_positive  # the old private name, kept for callers
 
 # %% ../nbs/01_baselines.ipynb #ee11d1b8
 BLUR_MODES = ("constant", "nearest")
@@ -330,7 +329,7 @@ def blur(x, sigma: float = 5.0, mode: str = "constant") -> np.ndarray:
     ValueError
         If `sigma` is not a positive finite number, or for an unknown `mode`.
     """
-    _check_positive(sigma, "sigma")
+    check_positive(sigma, "sigma")
     return gaussian_blur(np.asarray(x, np.float32), sigma, mode).numpy()
 
 # %% ../nbs/01_baselines.ipynb #c844c699

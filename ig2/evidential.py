@@ -8,7 +8,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 from .checks import check_positive_int
-from .data import load_scenes, scenes_cnn, fit_deterministic, deterministic, shipped_model
+from .baselines import gaussian_blur
+from .data import load_scenes, scenes_cnn, fit_deterministic, shipped_model
 
 # %% auto #0
 __all__ = ['MASKED_EPOCHS', 'EDL_EPOCHS', 'region_dropout', 'masked_training_set', 'train_scenes_masked_cnn',
@@ -235,12 +236,11 @@ def noise_outliers(n: int, size: int = 64, seed: int = 0) -> np.ndarray:
     ValueError
         If `n` is not an integer >= 1.
     """
-    import cv2
     n = check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
     z = rng.random((n, size, size, 3)).astype(np.float32)
-    for i in range(n // 2, n):  # data generation: one small OpenCV blur per image
-        z[i] = cv2.GaussianBlur(z[i], (0, 0), float(rng.uniform(1, 8)))
+    # the second half smooth: ig2's one Gaussian blur, a sigma per image (edge rule "nearest")
+    z[n // 2:] = gaussian_blur(z[n // 2:], rng.uniform(1, 8, n - n // 2), mode="nearest").numpy()
     z = (z - z.mean((1, 2, 3), keepdims=True)) / (z.std((1, 2, 3), keepdims=True) + 1e-6)
     z = z * rng.uniform(0.05, 0.35, (n, 1, 1, 1)) + rng.uniform(0.2, 0.8, (n, 1, 1, 1))
     return np.clip(z, 0, 1).astype(np.float32)
